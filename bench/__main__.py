@@ -1,0 +1,15 @@
+"""`make bench`: runs every benchmark and prints its figures (never fails on timing)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import ingest
+
+
+def main() -> None:
+    asyncio.run(ingest.run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Command line: `lts-bot serve | demo | check-config | config-schema | version`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lts-bot",
+        description="A GitHub App that runs a project's Long-Term-Support process.",
+    )
+    parser.add_argument("--version", action="version", version=f"lts-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the webhook service (settings from the environment)")
+    demo = sub.add_parser("demo", help="run the bot's main job against an embedded sandbox")
+    demo.add_argument("--json", action="store_true", help="print machine-readable events")
+    check = sub.add_parser("check-config", help="validate a .github/lts.yml file locally")
+    check.add_argument("path", type=Path, help="path to the file, e.g. .github/lts.yml")
+    sub.add_parser("config-schema", help="print the JSON Schema of .github/lts.yml")
+    return parser
+
+
+def _serve() -> int:
+    from bot.logs import configure_logging
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.LOG_FORMAT, cache=True)
+    from bot.service import serve
+
+    return asyncio.run(serve(settings))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve()
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(json_output=args.json))
+    if args.command == "check-config":
+        from bot.config import check_config_file
+
+        return check_config_file(args.path, sys.stdout)
+    if args.command == "config-schema":
+        from bot.config import print_config_schema
+
+        return print_config_schema(sys.stdout)
+    raise AssertionError(args.command)  # argparse rejects unknown commands first
+
+
+if __name__ == "__main__":
+    sys.exit(main())

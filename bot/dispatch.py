@@ -1,0 +1,127 @@
+"""Runs every handler registered for a delivery, each isolated from the others' failures."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import structlog
+from gidgethub import routing, sansio
+
+from bot.clock import Clock
+from bot.logs import get_logger
+from bot.metrics import Metrics
+from bot.queue import Delivery
+
+if TYPE_CHECKING:
+    from bot.github.client import GitHubApp, GitHubPort
+    from bot.repo_config import ConfigStore
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every handler shares: GitHub access, config store, metrics and the clock."""
+
+    github: GitHubApp
+    configs: ConfigStore
+    metrics: Metrics
+    clock: Clock
+    app_id: int
+    app_slug: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """One delivery's view of the services: its installation's GitHub port and logger."""
+
+    delivery: Delivery
+    services: Services
+    handler: str
+
+    @property
+    def log(self) -> Any:
+        """A logger that adds the handler's name to the delivery's bound context."""
+        return log.bind(handler=self.handler)
+
+    @property
+    def gh(self) -> GitHubPort:
+        installation = self.delivery.installation_id
+        if installation is None:
+            raise LookupError(f"{self.delivery.event} delivery has no installation")
+        return self.services.github.installation(installation)
+
+    @property
+    def bot_login(self) -> str:
+        return f"{self.services.app_slug}[bot]"
+
+
+class Handler(Protocol):
+    __name__: str
+
+    async def __call__(self, event: sansio.Event, ctx: Context, /) -> None: ...
+
+
+class Dispatcher:
+    """Finds the handlers for a delivery and runs each one, whatever the others do.
+
+    gidgethub's own `Router.dispatch` stops at the first exception; one broken handler
+    must not silence the rest, so we call the routed handlers ourselves.
+    """
+
+    def __init__(self, router: routing.Router, services: Services) -> None:
+        self.router = router
+        self.services = services
+        # (event, action) pairs come from authenticated deliveries only, so this stays
+        # as small as GitHub's list of events and actions. Handlers register by action
+        # only (never by another payload key), which is what makes the pair a valid key.
+        self._handles: dict[tuple[str, str | None], bool] = {}
+
+    def handles(self, event: str, payload: dict[str, Any]) -> bool:
+        """Whether any handler is registered for this event and action (called per request)."""
+        action = payload.get("action")
+        key = (event, action if isinstance(action, str) else None)
+        known = self._handles.get(key)
+        if known is None:
+            fake = sansio.Event(payload, event=event, delivery_id="-")
+            known = self._handles[key] = bool(self.router.fetch(fake))
+        return known
+
+    async def __call__(self, delivery: Delivery) -> bool:
+        event = sansio.Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
+        handlers = cast(list[Handler], list(self.router.fetch(event)))
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            delivery_id=delivery.id,
+            event=delivery.event,
+            action=delivery.action,
+            installation=delivery.installation_id,
+            repo=delivery.repo,
+        )
+        metrics = self.services.metrics
+        ok = True
+        try:
+            waited = time.monotonic() - delivery.received
+            log.debug("delivery_started", handlers=len(handlers), queued_seconds=round(waited, 3))
+            for handler in handlers:
+                name = f"{handler.__module__}.{handler.__name__}"
+                ctx = Context(delivery=delivery, services=self.services, handler=name)
+                started = time.monotonic()
+                outcome = "ok"
+                try:
+                    await handler(event, ctx)
+                except Exception:
+                    ok = False
+                    outcome = "error"
+                    log.exception("handler_failed", handler=name)
+                finally:
+                    metrics.handler_seconds.observe(
+                        time.monotonic() - started, delivery.event, name, outcome
+                    )
+            metrics.deliveries.inc(delivery.event, "processed" if ok else "failed")
+            log.info("delivery_processed" if ok else "delivery_failed", handlers=len(handlers))
+        finally:
+            structlog.contextvars.clear_contextvars()
+        return ok

@@ -1,0 +1,11 @@
+"""All webhook handlers, composed into the one router the dispatcher uses."""
+
+from __future__ import annotations
+
+from gidgethub import routing
+
+from bot.handlers import config
+
+
+def make_router() -> routing.Router:
+    return routing.Router(config.router)

@@ -1,0 +1,82 @@
+"""Reports the state of `.github/lts.yml` as the `lts/config` check run on the default branch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from bot.config import CONFIG_PATH
+from bot.dispatch import Context
+from bot.policies import config_check
+
+router = routing.Router()
+
+# An installation on a huge organisation must not turn into thousands of calls at once;
+# the periodic sweep reaches the rest.
+MAX_REPOS_PER_INSTALLATION_EVENT = 100
+
+
+def _touches_config(payload: dict[str, Any]) -> bool:
+    for commit in payload.get("commits") or []:
+        for kind in ("added", "modified", "removed"):
+            if CONFIG_PATH in (commit.get(kind) or []):
+                return True
+    return False
+
+
+async def report_config(
+    ctx: Context, owner: str, repo: str, default_branch: str, head_sha: str, *, always: bool
+) -> None:
+    """Validate the repo's config and post `lts/config` on `head_sha`.
+
+    A valid config is only reported when `always` (the file changed), so a quiet
+    repository gets no extra check run on every push; an invalid one is reported on
+    every new head so the failure stays visible where maintainers look.
+    """
+    gh = ctx.gh
+    result = await ctx.services.configs.load(gh, owner, repo, default_branch)
+    if result.error is None and not always:
+        return
+    decision = config_check.evaluate(result)
+    outcome = await gh.upsert_check_run(owner, repo, head_sha, decision, app_id=ctx.services.app_id)
+    ctx.log.info(
+        "config_reported",
+        conclusion=decision.conclusion,
+        source=result.source,
+        check_run=outcome,
+    )
+
+
+@router.register("push")
+async def on_push(event: sansio.Event, ctx: Context) -> None:
+    data = event.data
+    repository = data["repository"]
+    default_branch = repository.get("default_branch") or repository.get("master_branch")
+    if data.get("ref") != f"refs/heads/{default_branch}" or data.get("deleted"):
+        return
+    head = (data.get("head_commit") or {}).get("id") or data.get("after")
+    if not head:
+        return
+    owner, repo = repository["full_name"].split("/", 1)
+    await report_config(ctx, owner, repo, default_branch, head, always=_touches_config(data))
+
+
+async def _report_repos(ctx: Context, repos: list[dict[str, Any]]) -> None:
+    gh = ctx.gh
+    for item in repos[:MAX_REPOS_PER_INSTALLATION_EVENT]:
+        owner, name = item["full_name"].split("/", 1)
+        repo = await gh.get_repo(owner, name)
+        branch = repo["default_branch"]
+        head = await gh.get(f"/repos/{owner}/{name}/commits/{branch}")
+        await report_config(ctx, owner, name, branch, head["sha"], always=True)
+
+
+@router.register("installation", action="created")
+async def on_installation_created(event: sansio.Event, ctx: Context) -> None:
+    await _report_repos(ctx, list(event.data.get("repositories") or []))
+
+
+@router.register("installation_repositories", action="added")
+async def on_repositories_added(event: sansio.Event, ctx: Context) -> None:
+    await _report_repos(ctx, list(event.data.get("repositories_added") or []))
