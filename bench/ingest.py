@@ -133,10 +133,16 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu_seconds: float
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU time per delivery, in microseconds."""
+        return self.cpu_seconds / self.requests * 1e6
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -187,6 +193,12 @@ async def _load(port: int, total: int) -> tuple[float, list[float], int]:
     return time.perf_counter() - started, latencies, errors[0]
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5), counted after the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -231,7 +243,9 @@ async def measure(kind: str, total: int, rss_total: int = 0) -> tuple[Result, di
     try:
         await server.ready()
         await _load(server.port, CONNECTIONS * 50)  # warm-up
+        cpu_before = _cpu_seconds(server.proc.pid)
         seconds, latencies, errors = await _load(server.port, total)
+        cpu = _cpu_seconds(server.proc.pid) - cpu_before
         if rss_total:
             extra["rss_before_mib"] = _rss_mib(server.proc.pid)
             sent = 0
@@ -242,7 +256,7 @@ async def measure(kind: str, total: int, rss_total: int = 0) -> tuple[Result, di
             await asyncio.sleep(1)
             extra["rss_after_mib"] = _rss_mib(server.proc.pid)
             extra["rss_deliveries"] = float(sent + total)
-        return Result(kind, len(latencies), seconds, latencies, errors), extra
+        return Result(kind, len(latencies), seconds, latencies, errors, cpu), extra
     finally:
         server.stop()
 
@@ -255,7 +269,8 @@ async def run(total: int = 20_000, rss_total: int = 100_000) -> dict[str, Any]:
     for r in (bare, real):
         print(
             f"  {r.name:<5} {r.rate:8.0f} deliveries/s   p50 {r.pct(0.50):6.2f} ms"
-            f"   p99 {r.pct(0.99):6.2f} ms   non-2xx {r.errors}"
+            f"   p99 {r.pct(0.99):6.2f} ms   server CPU {r.cpu_us:5.0f} us/delivery"
+            f"   non-2xx {r.errors}"
         )
     print(f"  ratio real/bare: {ratio:.2f}  (target >= 0.8; p99 target < 10 ms)")
     if extra:

@@ -12,7 +12,7 @@ from gidgethub import routing
 from bot.app import make_app
 from bot.clock import Clock, SystemClock
 from bot.dispatch import Dispatcher, Services
-from bot.github.client import GitHubApp
+from bot.github.client import GitHubApp, RetryPolicy
 from bot.handlers import make_router
 from bot.logs import get_logger, register_secret
 from bot.metrics import Metrics
@@ -43,6 +43,7 @@ class Bot:
         clock: Clock | None = None,
         router: routing.Router | None = None,
         metrics: Metrics | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Bot:
         clock = clock or SystemClock()
         metrics = metrics or Metrics()
@@ -55,6 +56,7 @@ class Bot:
             metrics=metrics,
             clock=clock,
             write_interval=settings.LTS_BOT_WRITE_INTERVAL,
+            retry=retry,
         )
         services = Services(
             github=github,
