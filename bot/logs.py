@@ -110,11 +110,14 @@ def configure_logging(
     out = stream or sys.stderr
     renderer: Any
     if fmt == "console":
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        renderer = structlog.dev.ConsoleRenderer(colors=False, event_key="msg")
     else:
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     structlog.configure(
         processors=[
+            # The log message goes under "msg" so that "event" can carry the GitHub
+            # event of the delivery being worked on (bound through contextvars).
+            structlog.processors.EventRenamer("msg"),
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

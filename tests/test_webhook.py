@@ -345,3 +345,33 @@ async def test_healthz_and_metrics(start_bot: Any) -> None:
     assert "lts_bot_queue_depth 0" in text
     assert "# TYPE lts_bot_handler_duration_seconds histogram" in text
     assert 'lts_bot_handler_duration_seconds_count{event="issues"' in text
+
+
+async def test_every_log_line_of_a_delivery_carries_its_context(start_bot: Any) -> None:
+    import io
+
+    from bot.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging(fmt="json", stream=stream)
+    router = routing.Router()
+
+    @router.register("issues", action="opened")
+    async def chatty(event: sansio.Event, ctx: Context) -> None:
+        ctx.log.info("handler_says_hello")
+        raise ValueError("boom")
+
+    bot, gh = await start_bot(router)
+    await gh.send("issues", issue_payload(12), delivery_id="ctx-1")
+    await bot.queue.wait_idle()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("delivery_id") == "ctx-1"]
+    assert {line["msg"] for line in mine} >= {"handler_says_hello", "handler_failed"}
+    for line in mine:
+        assert line["event"] == "issues"
+        assert line["installation"] == 1
+        assert line["repo"] == "acme/widgets"
+        assert line["action"] == "opened"
+    failed = next(line for line in mine if line["msg"] == "handler_failed")
+    assert "ValueError: boom" in failed["exception"]
+    assert failed["handler"].endswith("chatty")

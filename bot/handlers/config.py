@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gidgethub
 from gidgethub import routing, sansio
 
 from bot.config import CONFIG_PATH
@@ -64,12 +65,27 @@ async def on_push(event: sansio.Event, ctx: Context) -> None:
 
 async def _report_repos(ctx: Context, repos: list[dict[str, Any]]) -> None:
     gh = ctx.gh
+    failed: list[str] = []
     for item in repos[:MAX_REPOS_PER_INSTALLATION_EVENT]:
-        owner, name = item["full_name"].split("/", 1)
-        repo = await gh.get_repo(owner, name)
-        branch = repo["default_branch"]
-        head = await gh.get(f"/repos/{owner}/{name}/commits/{branch}")
-        await report_config(ctx, owner, name, branch, head["sha"], always=True)
+        full_name = item["full_name"]
+        owner, name = full_name.split("/", 1)
+        try:
+            repo = await gh.get_repo(owner, name)
+            branch = repo["default_branch"]
+            head = await gh.get(f"/repos/{owner}/{name}/commits/{branch}")
+        except gidgethub.HTTPException as exc:
+            # An empty repository (409) or one removed meanwhile (404) has no head to
+            # report on; its first push to the default branch will be reported instead.
+            ctx.log.info("config_report_skipped", repository=full_name, status=exc.status_code)
+            continue
+        try:
+            await report_config(ctx, owner, name, branch, head["sha"], always=True)
+        except gidgethub.HTTPException:
+            # One repository's failure must not hide the others' reports.
+            ctx.log.exception("config_report_failed", repository=full_name)
+            failed.append(full_name)
+    if failed:
+        raise RuntimeError(f"lts/config could not be reported for {', '.join(failed)}")
 
 
 @router.register("installation", action="created")
