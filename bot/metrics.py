@@ -237,6 +237,6 @@ class Metrics:
         )
         self.config_loads = r.counter(
             "lts_bot_repo_config_loads_total",
-            "Reads of .github/lts.yml, by outcome (valid, absent, invalid, cached).",
+            "Reads of .github/lts.yml, by result (file, absent, invalid).",
             ("outcome",),
         )
