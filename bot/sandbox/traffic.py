@@ -1,0 +1,220 @@
+"""What crosses the sandbox's API: the call log, rate-limit budgets and injected faults."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Literal, overload
+
+from bot.clock import Clock
+
+Actor = Literal["installation", "app", "anonymous"]
+
+SECONDARY_LIMIT_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API request the sandbox answered.
+
+    `endpoint` is the route template (`/repos/{owner}/{repo}/contents/{path}`), or the
+    raw path when no route matched. `installation` is the installation whose token made
+    the call, or, for a token request, the installation the token was asked for.
+    """
+
+    method: str
+    endpoint: str
+    path: str
+    query: str
+    status: int
+    installation: int | None
+    actor: Actor
+    injected: bool = False
+
+
+class CallLog(Sequence[Call]):
+    """Every call in order, with the counts tests assert on."""
+
+    def __init__(self, calls: Sequence[Call] = ()) -> None:
+        self._calls = list(calls)
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> CallLog: ...
+
+    def __getitem__(self, index: int | slice) -> Call | CallLog:
+        if isinstance(index, slice):
+            return CallLog(self._calls[index])
+        return self._calls[index]
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._calls)
+
+    def __repr__(self) -> str:
+        return f"CallLog({len(self._calls)} calls: {dict(self.by_endpoint())})"
+
+    def append(self, call: Call) -> None:
+        self._calls.append(call)
+
+    def clear(self) -> None:
+        self._calls.clear()
+
+    def since(self, mark: int) -> CallLog:
+        """The calls made after `len(calls)` was `mark`."""
+        return CallLog(self._calls[mark:])
+
+    def count(
+        self,
+        method: str | None = None,
+        endpoint: str | None = None,
+        *,
+        installation: int | None = None,
+        status: int | None = None,
+    ) -> int:
+        """How many calls match every filter given."""
+        return sum(
+            1
+            for c in self._calls
+            if (method is None or c.method == method.upper())
+            and (endpoint is None or c.endpoint == endpoint)
+            and (installation is None or c.installation == installation)
+            and (status is None or c.status == status)
+        )
+
+    def by_endpoint(self) -> Counter[tuple[str, str]]:
+        """Calls per (method, endpoint template)."""
+        return Counter((c.method, c.endpoint) for c in self._calls)
+
+    def by_installation(self) -> Counter[int | None]:
+        return Counter(c.installation for c in self._calls)
+
+
+# --- rate limits -------------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    limit: int
+    reset: float
+    used: int = 0
+
+
+class RateLimits:
+    """GitHub's primary rate limit: a budget per installation (and App, and anonymous), per hour."""
+
+    def __init__(self, clock: Clock, limit: int, anonymous_limit: int = 60) -> None:
+        self._clock = clock
+        self._limit = limit
+        self._anonymous_limit = anonymous_limit
+        self._budgets: dict[str, _Budget] = {}
+
+    def _budget(self, key: str) -> _Budget:
+        now = self._clock.time()
+        budget = self._budgets.get(key)
+        if budget is None or now >= budget.reset:
+            limit = self._anonymous_limit if key == "anonymous" else self._limit
+            budget = self._budgets[key] = _Budget(limit, float(int(now) + 3600))
+        return budget
+
+    def exhausted(self, key: str) -> bool:
+        budget = self._budget(key)
+        return budget.used >= budget.limit
+
+    def spend(self, key: str) -> None:
+        self._budget(key).used += 1
+
+    def set_remaining(self, key: str, remaining: int) -> None:
+        budget = self._budget(key)
+        budget.used = max(budget.limit - remaining, 0)
+
+    def headers(self, key: str) -> dict[str, str]:
+        budget = self._budget(key)
+        return {
+            "x-ratelimit-limit": str(budget.limit),
+            "x-ratelimit-remaining": str(max(budget.limit - budget.used, 0)),
+            "x-ratelimit-reset": str(int(budget.reset)),
+            "x-ratelimit-used": str(budget.used),
+            "x-ratelimit-resource": "core",
+        }
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+def default_fault_body(status: int) -> dict[str, Any]:
+    """What GitHub says with each status when nothing more specific applies."""
+    if status in (403, 429):
+        return {
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+            "before you try again. If you reach out to GitHub Support for help, please "
+            "include the request ID.",
+            "documentation_url": SECONDARY_LIMIT_DOCS,
+            "status": str(status),
+        }
+    if status == 502:
+        message = "Server Error"
+    elif status == 401:
+        message = "Bad credentials"
+    else:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = "Error"
+    return {"message": message, "documentation_url": "https://docs.github.com/rest"}
+
+
+@dataclass
+class Fault:
+    """The next `times` requests matching `method` and `path` get this answer instead."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    hits: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.times - self.hits
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.remaining > 0
+            and self.method in ("*", method)
+            and self.path.search(path) is not None
+        )
+
+    def answer_body(self) -> Any:
+        return self.body if self.body is not None else default_fault_body(self.status)
+
+
+class Faults:
+    """Faults waiting to be served, first declared first served."""
+
+    def __init__(self) -> None:
+        self.pending: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        self.pending.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        for fault in self.pending:
+            if fault.matches(method, path):
+                fault.hits += 1
+                if not fault.remaining:
+                    self.pending.remove(fault)
+                return fault
+        return None
