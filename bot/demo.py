@@ -10,7 +10,6 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.logs import configure_logging
+from bot.sandbox import Sandbox
 from bot.service import Bot
 from bot.settings import load_settings
 
@@ -77,7 +77,12 @@ class Timeline:
                 f"\nSummary: {len(self.steps)} steps, {len(failed)} failed, {elapsed}s\n"
             )
             for key, value in extra.items():
-                self.out.write(f"  {key}: {value}\n")
+                if isinstance(value, dict):
+                    self.out.write(f"  {key}:\n")
+                    for name, count in value.items():
+                        self.out.write(f"    {count:>4}  {name}\n")
+                else:
+                    self.out.write(f"  {key}: {value}\n")
             for step in failed:
                 self.out.write(f"  FAILED: {step.actor} {step.action}: {step.result}\n")
         return not failed
@@ -118,6 +123,20 @@ async def _deliver(
         return resp.status, await resp.json()
 
 
+REPO = "acme/widgets"
+CONFIG = ".github/lts.yml"
+VALID_CONFIG = """\
+lines:
+  - {version: "1.4", eol: 2027-06-30, phase: maintenance}
+  - {version: "1.3", eol: 2026-12-31, phase: security-only}
+roles:
+  qa: ["@acme/qa"]
+  release-manager: ["@acme/release"]
+"""
+# Line 3 holds the mistake a maintainer makes most: an unquoted version.
+BROKEN_CONFIG = VALID_CONFIG.replace('version: "1.3"', "version: 1.30")
+
+
 async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> int:
     """Play the demo and return the exit code: 0 when every step did what it should."""
     stream = out or sys.stdout
@@ -125,13 +144,15 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     service_log = io.StringIO()
     configure_logging(fmt="console", stream=service_log)
     secret = secrets.token_hex(20)
+    pem = _throwaway_key()
+    sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret)
     settings = load_settings(
         {
             "GITHUB_APP_ID": "1",
-            "GITHUB_PRIVATE_KEY": _throwaway_key(),
+            "GITHUB_PRIVATE_KEY": pem,
             "GITHUB_WEBHOOK_SECRET": secret,
-            # Nothing listens here: the foundation only shows intake until the sandbox exists.
-            "GITHUB_API_URL": "http://127.0.0.1:9",
+            "GITHUB_API_URL": sandbox.url,
+            # GitHub asks for ~1 s between writes; the sandbox does not need the wait.
             "LTS_BOT_WRITE_INTERVAL": "0",
             "LOG_FORMAT": "console",
         }
@@ -140,26 +161,114 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     bot = Bot.build(settings)
     port = await bot.start("127.0.0.1", 0)
     base = f"http://127.0.0.1:{port}"
-    url = f"{base}/webhook"
+    sandbox.webhook_url = f"{base}/webhook"
     key = secret.encode()
-    timeline.heading(f"lts-bot is serving on {base} (real HTTP, signed webhooks)")
+    timeline.heading(
+        f"lts-bot serves on {base}; the sandbox GitHub on {sandbox.url} "
+        "(real HTTP, signed webhooks, App JWT and installation tokens, real git)"
+    )
 
     def expect(actor: str, action: str, got: str, ok: bool, **details: Any) -> None:
         timeline.record(Step(actor, action, got, ok, details))
 
+    def config_run(head: str) -> tuple[str, str, str]:
+        runs = sandbox.check_runs(REPO, head, name="lts/config")
+        if len(runs) != 1:
+            return ("missing", f"{len(runs)} lts/config check runs", "")
+        run = runs[0]
+        return (str(run.conclusion), str(run.output.get("title")), str(run.output.get("summary")))
+
+    async def push(branch: str, files: dict[str, str | None], message: str, who: str) -> str:
+        pushed = await sandbox.push_commits(REPO, branch, files, message=message, author=who)
+        await sandbox.settle(bot)
+        return pushed.after
+
     try:
+        sandbox.add_user("maintainer")
+        sandbox.add_user("contributor")
         async with aiohttp.ClientSession() as session:
             status, body = await _deliver(
-                session, url, key, "ping", {"zen": "Keep it logically awesome.", "hook_id": 1}
+                session, sandbox.webhook_url, key, "ping", {"zen": "Keep it logically awesome."}
             )
             expect(
                 "GitHub",
-                "sends a signed ping after the App is registered",
+                "sends a signed ping when the App's webhook is saved",
                 f"HTTP {status} {body}",
                 status == 200 and body.get("status") == "pong",
             )
+
+            await sandbox.create_repo(REPO, files={"README.md": "# widgets\n"})
+            sandbox.install([REPO], by="maintainer")
+            await sandbox.settle(bot)
+            main = await sandbox.branch_head(REPO, "main") or ""
+            conclusion, title, _ = config_run(main)
+            expect(
+                "maintainer",
+                f"installs the App on {REPO} (no {CONFIG} yet)",
+                f"lts/config {conclusion}: {title}",
+                conclusion == "success" and "defaults" in title.lower() + _.lower(),
+            )
+
+            head = await push("main", {CONFIG: VALID_CONFIG}, "Add the LTS policy", "maintainer")
+            conclusion, title, summary = config_run(head)
+            expect(
+                "maintainer",
+                f"pushes {CONFIG} to main: lines 1.4 (maintenance) and 1.3 (security-only)",
+                f"lts/config {conclusion}: {title}",
+                conclusion == "success" and "release-lts/v1.4" in summary,
+            )
+
+            topic = await push(
+                "lts/v1.4/issue-123",
+                {CONFIG: "checks: {required: nope}\n"},
+                "Loosen the policy",
+                "contributor",
+            )
+            runs = sandbox.check_runs(REPO, topic, name="lts/config")
+            expect(
+                "contributor",
+                f"pushes a branch that rewrites {CONFIG}",
+                "ignored: the policy is read from the default branch only"
+                if not runs
+                else f"{len(runs)} check runs",
+                not runs,
+            )
+
+            broken = await push("main", {CONFIG: BROKEN_CONFIG}, "Add 1.30", "maintainer")
+            conclusion, title, summary = config_run(broken)
+            problem = next((ln for ln in summary.splitlines() if CONFIG + ":" in ln), "")
+            expect(
+                "maintainer",
+                f"pushes a {CONFIG} with an unquoted version",
+                f"lts/config {conclusion}: {title}: {problem.strip()}",
+                conclusion == "failure" and f"{CONFIG}:3:" in problem,
+            )
+
+            fixed = await push("main", {CONFIG: VALID_CONFIG}, "Quote the version", "maintainer")
+            conclusion, title, _ = config_run(fixed)
+            expect(
+                "maintainer",
+                "quotes the version and pushes again",
+                f"lts/config {conclusion}: {title}",
+                conclusion == "success",
+            )
+
+            last_push = sandbox.deliveries_of("push")[-1]
+            calls_before = len(sandbox.calls)
+            again = sandbox.redeliver(last_push.guid)
+            await sandbox.settle(bot)
+            runs = sandbox.check_runs(REPO, fixed, name="lts/config")
+            answer = json.loads(again.response or "{}").get("status")
+            expect(
+                "GitHub",
+                "redelivers that push (same X-GitHub-Delivery)",
+                f"HTTP {again.status} {answer}; "
+                f"{len(sandbox.calls) - calls_before} API calls; {len(runs)} lts/config run",
+                again.status == 202 and answer == "duplicate" and len(runs) == 1,
+            )
+
             status, body = await _deliver(
-                session, url, key, "ping", {"zen": "forged"}, signature="sha256=" + "0" * 64
+                session, sandbox.webhook_url, key, "push", {}, signature="sha256=" + "0" * 64
             )
             expect(
                 "someone",
@@ -167,17 +276,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
                 f"HTTP {status} {body.get('error')}",
                 status == 401,
             )
-            delivery = str(uuid.uuid4())
-            push = _push_payload()
-            first, _ = await _deliver(session, url, key, "push", push, delivery_id=delivery)
-            again, body = await _deliver(session, url, key, "push", push, delivery_id=delivery)
-            expect(
-                "GitHub",
-                "delivers a push to lts/v1.4/issue-123, then redelivers the same delivery id",
-                f"HTTP {first} then HTTP {again} {body.get('status')}",
-                first == 202 and again == 202 and body.get("status") == "duplicate",
-            )
-            await bot.queue.wait_idle()
+
             async with session.get(f"{base}/healthz") as resp:
                 health = await resp.json()
             expect(
@@ -192,36 +291,19 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
             expect(
                 "operator",
                 "scrapes GET /metrics",
-                "; ".join(wanted) or "no delivery counters",
+                f"{len(wanted)} delivery counters, e.g. {wanted[0] if wanted else 'none'}",
                 resp.status == 200 and bool(wanted),
             )
     finally:
         drained = await bot.stop(grace=5)
-    expect("operator", "stops the service (SIGTERM path)", f"drained={drained}", drained)
-    ok = timeline.summary({"service_log_lines": service_log.getvalue().count("\n")})
+        await sandbox.stop()
+    expect("operator", "stops the service (the SIGTERM path)", f"drained={drained}", drained)
+    calls = {f"{m} {e}": n for (m, e), n in sorted(sandbox.calls.by_endpoint().items())}
+    ok = timeline.summary({"github_api_calls": sum(calls.values()), "by_endpoint": calls})
     if not ok and not json_output:
         stream.write("\nService log:\n" + service_log.getvalue())
     return 0 if ok else 1
 
 
-def _metric_lines(text: str, name: str, keep: Callable[[str], bool] = bool) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(name + "{") and keep(line)]
-
-
-def _push_payload() -> dict[str, Any]:
-    return {
-        "ref": "refs/heads/lts/v1.4/issue-123",
-        "before": "0" * 40,
-        "after": "1" * 40,
-        "deleted": False,
-        "commits": [],
-        "head_commit": None,
-        "repository": {
-            "full_name": "acme/widgets",
-            "name": "widgets",
-            "default_branch": "main",
-            "owner": {"login": "acme"},
-        },
-        "installation": {"id": 1},
-        "sender": {"login": "maintainer", "type": "User"},
-    }
+def _metric_lines(text: str, name: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(name + "{")]
