@@ -29,15 +29,13 @@ def _touches_config(payload: dict[str, Any]) -> bool:
 async def report_config(
     ctx: Context, owner: str, repo: str, default_branch: str, head_sha: str, *, always: bool
 ) -> None:
-    """Validate the repo's config and post `lts/config` on `head_sha`.
+    """Validate the repo's config and post `lts/config` on `head_sha` when the policy asks.
 
-    A valid config is only reported when `always` (the file changed), so a quiet
-    repository gets no extra check run on every push; an invalid one is reported on
-    every new head so the failure stays visible where maintainers look.
+    `always` is set when the file changed or the repository was just installed.
     """
     gh = ctx.gh
     result = await ctx.services.configs.load(gh, owner, repo, default_branch)
-    if result.error is None and not always:
+    if not config_check.should_report(result, file_changed=always):
         return
     decision = config_check.evaluate(result)
     outcome = await gh.upsert_check_run(owner, repo, head_sha, decision, app_id=ctx.services.app_id)

@@ -42,6 +42,16 @@ def evaluate(result: ConfigResult, *, path: str = CONFIG_PATH) -> CheckRunDecisi
     return CheckRunDecision(CHECK_NAME, "success", "LTS configuration is valid", summary)
 
 
+def should_report(result: ConfigResult, *, file_changed: bool) -> bool:
+    """Whether a new head of the default branch gets an `lts/config` check run.
+
+    A valid config is reported only when the file changed, so a quiet repository gets no
+    extra check run on every push; an invalid one is reported on every new head, so the
+    failure stays in sight until someone fixes it.
+    """
+    return file_changed or result.error is not None
+
+
 def config_error_notice(error: ConfigError) -> str:
     """A short markdown block appended to every status lts-bot posts while the file is broken."""
     count = len(error.problems)

@@ -13,6 +13,7 @@ from bot.policies.config_check import (
     UNTIL_FIXED,
     config_error_notice,
     evaluate,
+    should_report,
 )
 
 VALID = b"""\
@@ -168,3 +169,21 @@ def test_the_notice_for_a_single_problem_has_no_count_of_others() -> None:
     notice = config_error_notice(error)
     assert "has 1 problem," in notice
     assert "more" not in notice
+
+
+@pytest.mark.parametrize(
+    ("text", "file_changed", "report"),
+    [
+        (None, False, False),
+        (None, True, True),
+        (b'lines:\n  - {version: "1.4", eol: 2027-06-30}\n', False, False),
+        (b'lines:\n  - {version: "1.4", eol: 2027-06-30}\n', True, True),
+        (b"lines: nope\n", False, True),
+        (b"lines: nope\n", True, True),
+    ],
+)
+def test_should_report_a_valid_config_only_when_it_changed_and_an_invalid_one_always(
+    text: bytes | None, file_changed: bool, report: bool
+) -> None:
+    result = config_from_text(text, None)
+    assert should_report(result, file_changed=file_changed) is report
