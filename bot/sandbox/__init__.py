@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.sandbox.git import GitError
 from bot.sandbox.sandbox import Push, Sandbox, Service
-from bot.sandbox.traffic import Call, CallLog, Fault
+from bot.sandbox.traffic import Call, CallLog, Exchange, Fault
 from bot.sandbox.webhooks import Delivery
 from bot.sandbox.world import Account, ApiError, App, CheckRun, Installation, Repository
 
@@ -16,6 +16,7 @@ __all__ = [
     "CallLog",
     "CheckRun",
     "Delivery",
+    "Exchange",
     "Fault",
     "GitError",
     "Installation",

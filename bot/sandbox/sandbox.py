@@ -6,7 +6,7 @@ import asyncio
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,7 @@ from bot.sandbox import shapes
 from bot.sandbox.git import ZERO_SHA, GitRepo, Identity
 from bot.sandbox.server import RestApi
 from bot.sandbox.shapes import Urls
-from bot.sandbox.traffic import CallLog, Fault, Faults, RateLimits
+from bot.sandbox.traffic import CallLog, Exchange, Fault, Faults, RateLimits
 from bot.sandbox.webhooks import Delivery, Events, Outbox
 from bot.sandbox.world import Account, App, CheckRun, Repository, World
 
@@ -175,6 +175,10 @@ class Sandbox:
     @property
     def app(self) -> App:
         return self.world.app
+
+    def observe(self, observer: Callable[[Exchange], None]) -> None:
+        """Call `observer` with every request the sandbox answers and its answer."""
+        self._api.observers.append(observer)
 
     @property
     def server_errors(self) -> list[Exception]:

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.sandbox import shapes
 from bot.sandbox.git import SHA, GitError
 from bot.sandbox.shapes import Urls
-from bot.sandbox.traffic import Actor, Call, CallLog, Faults, RateLimits
+from bot.sandbox.traffic import Actor, Call, CallLog, Exchange, Faults, RateLimits
 from bot.sandbox.webhooks import Events
 from bot.sandbox.world import ApiError, App, CheckRun, Installation, Repository, World, iso
 
@@ -167,6 +167,8 @@ class RestApi:
         self.limits = limits
         # Exceptions the sandbox itself raised while answering (its bugs, not GitHub's).
         self.errors: list[Exception] = []
+        # Called with every request and answer, e.g. by the contract check in tests.
+        self.observers: list[Callable[[Exchange], None]] = []
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -208,6 +210,7 @@ class RestApi:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
         endpoint = resource.canonical if resource is not None else request.path
+        matched = resource is not None
         caller = Caller("anonymous")
         fault = self.faults.take(request.method, request.path)
         if fault is not None:
@@ -260,7 +263,33 @@ class RestApi:
                 injected=fault is not None,
             )
         )
+        if self.observers:
+            await self._notify(request, response, endpoint, matched, injected=fault is not None)
         return response
+
+    async def _notify(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        endpoint: str,
+        matched: bool,
+        *,
+        injected: bool,
+    ) -> None:
+        body = response.body if isinstance(response, web.Response) else None
+        exchange = Exchange(
+            method=request.method,
+            endpoint=endpoint,
+            path=request.path,
+            query=request.query_string,
+            request_body=await request.read() if request.body_exists else b"",
+            status=response.status,
+            response_body=body if isinstance(body, bytes) else b"",
+            matched=matched,
+            injected=injected,
+        )
+        for observe in self.observers:
+            observe(exchange)
 
     def _rate_limited(self, caller: Caller) -> ApiError:
         if caller.installation is not None:

@@ -19,6 +19,25 @@ SECONDARY_LIMIT_DOCS = (
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, whole, as observers (the contract check) see them.
+
+    `matched` is False when no route of the sandbox matched the request; `endpoint` is
+    then the raw path. Bodies are the raw bytes (empty when there was none).
+    """
+
+    method: str
+    endpoint: str
+    path: str
+    query: str
+    request_body: bytes
+    status: int
+    response_body: bytes
+    matched: bool
+    injected: bool
+
+
+@dataclass(frozen=True)
 class Call:
     """One API request the sandbox answered.
 
