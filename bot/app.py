@@ -34,7 +34,16 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
 
 
 _ACCEPTED = orjson.dumps({"status": "accepted"})
-_IGNORED = orjson.dumps({"status": "ignored", "reason": "no handler for this event"})
+_IGNORED: dict[str, bytes] = {}
+
+
+def _ignored(reason: str) -> bytes:
+    body = _IGNORED.get(reason)
+    if body is None:
+        body = _IGNORED[reason] = orjson.dumps({"status": "ignored", "reason": reason})
+    return body
+
+
 _DUPLICATE = orjson.dumps({"status": "duplicate", "reason": "this delivery id was seen before"})
 _PONG = orjson.dumps({"status": "pong"})
 
@@ -54,12 +63,12 @@ class WebhookView:
         secret: bytes,
         queue: WorkQueue,
         metrics: Metrics,
-        handles: Callable[[str, dict[str, Any]], bool],
+        ignore_reason: Callable[[str, dict[str, Any]], str | None],
     ) -> None:
         self._secret = secret
         self._queue = queue
         self._metrics = metrics
-        self._handles = handles
+        self._ignore_reason = ignore_reason
 
     def _reject(self, outcome: str, status: int, message: str, **headers: str) -> web.Response:
         # Unauthenticated requests are counted under one label: their headers are not trusted.
@@ -108,9 +117,10 @@ class WebhookView:
             deliveries.inc(event, "pong")
             log.info("ping_received", delivery_id=delivery_id, zen=payload.get("zen"))
             return web.Response(status=200, body=_PONG, content_type="application/json")
-        if not self._handles(event, payload):
+        ignored = self._ignore_reason(event, payload)
+        if ignored is not None:
             deliveries.inc(event, "ignored")
-            return web.Response(status=202, body=_IGNORED, content_type="application/json")
+            return web.Response(status=202, body=_ignored(ignored), content_type="application/json")
         offered = self._queue.offer(Delivery(delivery_id, event, payload))
         if offered == "accepted":
             deliveries.inc(event, "accepted")
@@ -150,13 +160,13 @@ def make_app(
     secret: bytes,
     queue: WorkQueue,
     metrics: Metrics,
-    handles: Callable[[str, dict[str, Any]], bool],
+    ignore_reason: Callable[[str, dict[str, Any]], str | None],
 ) -> web.Application:
     """Build the web application around an existing queue (started with the app)."""
     app = web.Application(client_max_size=MAX_BODY)
     app[QUEUE_KEY] = queue
     app[METRICS_KEY] = metrics
-    view = WebhookView(secret=secret, queue=queue, metrics=metrics, handles=handles)
+    view = WebhookView(secret=secret, queue=queue, metrics=metrics, ignore_reason=ignore_reason)
     app.router.add_post("/webhook", view.handle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)

@@ -74,10 +74,26 @@ class Dispatcher:
     def __init__(self, router: routing.Router, services: Services) -> None:
         self.router = router
         self.services = services
+        self._bot_login = f"{services.app_slug}[bot]"
         # (event, action) pairs come from authenticated deliveries only, so this stays
         # as small as GitHub's list of events and actions. Handlers register by action
         # only (never by another payload key), which is what makes the pair a valid key.
         self._handles: dict[tuple[str, str | None], bool] = {}
+
+    def ignore_reason(self, event: str, payload: dict[str, Any]) -> str | None:
+        """Why a verified delivery needs no work, or None when handlers should see it.
+
+        The bot's own changes (labels it set, comments and check runs it wrote) come back
+        as webhooks from `<slug>[bot]`. Every handler recomputes from GitHub's current
+        state, so such an echo could only repeat what was just done: dropping it at the
+        door is what rules out ping-pong, and it saves the API calls.
+        """
+        sender = payload.get("sender")
+        if isinstance(sender, dict) and sender.get("login") == self._bot_login:
+            return "the bot's own change"
+        if not self.handles(event, payload):
+            return "no handler for this event"
+        return None
 
     def handles(self, event: str, payload: dict[str, Any]) -> bool:
         """Whether any handler is registered for this event and action (called per request)."""

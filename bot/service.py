@@ -79,7 +79,7 @@ class Bot:
             secret=settings.webhook_secret,
             queue=queue,
             metrics=metrics,
-            handles=dispatcher.handles,
+            ignore_reason=dispatcher.ignore_reason,
         )
         return cls(
             settings=settings, app=app, queue=queue, services=services, dispatcher=dispatcher

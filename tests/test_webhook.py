@@ -375,3 +375,18 @@ async def test_every_log_line_of_a_delivery_carries_its_context(start_bot: Any) 
     failed = next(line for line in mine if line["msg"] == "handler_failed")
     assert "ValueError: boom" in failed["exception"]
     assert failed["handler"].endswith("chatty")
+
+
+async def test_the_bots_own_changes_are_acknowledged_and_never_handled(start_bot: Any) -> None:
+    rec = Recorder()
+    bot, gh = await start_bot(rec.router)
+    payload = issue_payload(5, action="labeled")
+    payload["sender"] = {"login": "lts-bot[bot]", "type": "Bot"}
+    status, body = await gh.send("issues", payload)
+    assert (status, body) == (202, {"status": "ignored", "reason": "the bot's own change"})
+    # Another App's bot is a sender like any other.
+    payload["sender"] = {"login": "ci-app[bot]", "type": "Bot"}
+    status, body = await gh.send("issues", payload, delivery_id="other-bot")
+    await bot.queue.wait_idle()
+    assert body == {"status": "accepted"}
+    assert [c for c in rec.calls if c[1]] == [("other-bot", 5)]
