@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/lts-bot demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tests bench scripts
+	$(BIN)/ruff format --check bot tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot

@@ -12,6 +12,7 @@ from bot.github.auth import make_app_jwt
 from bot.sandbox import Sandbox
 from bot.service import Bot
 from bot.settings import load_settings
+from tests.contract.checker import ContractChecker
 
 
 @pytest.fixture
@@ -22,21 +23,34 @@ def sandbox_clock() -> FakeClock:
 
 
 @pytest.fixture
+def contract() -> ContractChecker:
+    """Checks every request the sandbox answers, and its answer, against GitHub's OpenAPI."""
+    return ContractChecker()
+
+
+@pytest.fixture
 async def sandbox(
-    env: dict[str, str], private_key_pem: str, sandbox_clock: FakeClock
+    env: dict[str, str], private_key_pem: str, sandbox_clock: FakeClock, contract: ContractChecker
 ) -> AsyncIterator[Sandbox]:
-    """A sandbox GitHub for the App in `env`, with user alice (no repositories yet)."""
+    """A sandbox GitHub for the App in `env`, with user alice (no repositories yet).
+
+    Every exchange is contract-checked: a request GitHub would not understand, or an answer
+    GitHub would not give, fails the test at teardown.
+    """
     sb = await Sandbox.start(
         app_id=int(env["GITHUB_APP_ID"]),
         private_key_pem=private_key_pem,
         webhook_secret=env["GITHUB_WEBHOOK_SECRET"],
         clock=sandbox_clock,
     )
+    sb.observe(contract)
     sb.add_user("alice")
     try:
         yield sb
         # A 500 from the sandbox is a bug in the sandbox, whatever the test concluded.
         assert sb.server_errors == []
+        violations = "\n".join(contract.violations)
+        assert not contract.violations, f"GitHub's published contract is broken:\n{violations}"
     finally:
         await sb.stop()
 

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import signature_matches
 from bot.clock import FakeClock
 from bot.sandbox import Sandbox
+from tests.contract.checker import ContractChecker
 
 pytest_plugins = ["sandbox_fixtures"]
 
@@ -316,26 +317,29 @@ async def test_check_runs_are_created_updated_in_place_and_listed(
 
 
 async def test_check_run_requests_github_refuses_are_422(
-    sandbox: Sandbox, api: httpx.AsyncClient, auth: dict[str, str]
+    sandbox: Sandbox, api: httpx.AsyncClient, auth: dict[str, str], contract: ContractChecker
 ) -> None:
     head = await sandbox.branch_head(REPO, "main")
-    no_conclusion = await api.post(
-        f"/repos/{REPO}/check-runs",
-        headers=auth,
-        json={"name": "c", "head_sha": head, "status": "completed"},
-    )
-    no_commit = await api.post(
-        f"/repos/{REPO}/check-runs", headers=auth, json={"name": "c", "head_sha": "f" * 40}
-    )
-    too_long = await api.post(
-        f"/repos/{REPO}/check-runs",
-        headers=auth,
-        json={
-            "name": "c",
-            "head_sha": head,
-            "output": {"title": "t", "summary": "s" * 65_536},
-        },
-    )
+    # These requests break GitHub's published schema on purpose; the answers are still
+    # checked against it.
+    with contract.expect_invalid_requests():
+        no_conclusion = await api.post(
+            f"/repos/{REPO}/check-runs",
+            headers=auth,
+            json={"name": "c", "head_sha": head, "status": "completed"},
+        )
+        no_commit = await api.post(
+            f"/repos/{REPO}/check-runs", headers=auth, json={"name": "c", "head_sha": "f" * 40}
+        )
+        too_long = await api.post(
+            f"/repos/{REPO}/check-runs",
+            headers=auth,
+            json={
+                "name": "c",
+                "head_sha": head,
+                "output": {"title": "t", "summary": "s" * 65_536},
+            },
+        )
 
     assert [r.status_code for r in (no_conclusion, no_commit, too_long)] == [422] * 3
     assert "conclusion" in no_conclusion.json()["message"]

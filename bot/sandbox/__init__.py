@@ -6,7 +6,26 @@ from bot.sandbox.git import GitError
 from bot.sandbox.sandbox import Push, Sandbox, Service
 from bot.sandbox.traffic import Call, CallLog, Exchange, Fault
 from bot.sandbox.webhooks import Delivery
-from bot.sandbox.world import Account, ApiError, App, CheckRun, Installation, Repository
+from bot.sandbox.world import (
+    Account,
+    ApiError,
+    App,
+    CheckRun,
+    CheckSuite,
+    Comment,
+    Installation,
+    Issue,
+    IssueEvent,
+    Label,
+    PullRequest,
+    Reaction,
+    Release,
+    Repository,
+    Review,
+    Role,
+    Status,
+    Team,
+)
 
 __all__ = [
     "Account",
@@ -15,13 +34,25 @@ __all__ = [
     "Call",
     "CallLog",
     "CheckRun",
+    "CheckSuite",
+    "Comment",
     "Delivery",
     "Exchange",
     "Fault",
     "GitError",
     "Installation",
+    "Issue",
+    "IssueEvent",
+    "Label",
+    "PullRequest",
     "Push",
+    "Reaction",
+    "Release",
     "Repository",
+    "Review",
+    "Role",
     "Sandbox",
     "Service",
+    "Status",
+    "Team",
 ]

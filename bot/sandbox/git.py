@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ZERO_SHA = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
 # What git's check-ref-format refuses, plus the revision syntax (`main~1`, `@{u}`) that
@@ -65,12 +66,59 @@ class TreeEntry:
 
 
 @dataclass(frozen=True)
+class MergeResult:
+    """What `git merge-tree --write-tree` made: a tree, and the paths that conflicted."""
+
+    tree: str
+    conflicts: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file of a diff, as GitHub's `files` lists it."""
+
+    filename: str
+    status: str  # added, removed, modified, renamed, copied, changed
+    additions: int
+    deletions: int
+    sha: str
+    previous_filename: str | None
+    patch: str | None
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str  # fully qualified: refs/heads/main
+    sha: str
+    kind: str  # the object type: commit, or tag for an annotated tag
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry of a tree to write: `sha` None deletes `path` (and whatever is under it)."""
+
+    path: str
+    mode: str
+    kind: str
+    sha: str | None
+
+
+@dataclass(frozen=True)
 class Changes:
     """Paths a commit added, removed and modified relative to its parent (or to nothing)."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
     modified: tuple[str, ...]
+
+
+def valid_ref_name(name: str) -> bool:
+    """Whether git would accept `name` (fully qualified) as a ref name."""
+    return name.startswith("refs/") and name.count("/") >= 2 and not _BAD_REF.search(name[5:])
 
 
 def check_path(path: str) -> str:
@@ -151,8 +199,10 @@ class GitRepo:
             raise GitError(f"git {shown} exited {code}: {err.decode(errors='replace').strip()}")
         return code, out
 
-    async def _text(self, *args: str, stdin: bytes | None = None) -> str:
-        _, out = await self._run(*args, stdin=stdin)
+    async def _text(
+        self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
+        _, out = await self._run(*args, stdin=stdin, env=env)
         return out.decode().strip()
 
     # --- reading ------------------------------------------------------------------------
@@ -316,6 +366,197 @@ class GitRepo:
         )
         return out.decode().strip()
 
+    async def commit_tree(
+        self,
+        tree: str,
+        parents: Sequence[str],
+        *,
+        message: str,
+        author: Identity,
+        committer: Identity,
+    ) -> str:
+        """Write a commit object for `tree` with `parents` (no ref moves)."""
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        _, out = await self._run(
+            *args,
+            "-F",
+            "-",
+            stdin=(message.rstrip("\n") + "\n").encode(),
+            env={**author.env("AUTHOR"), **committer.env("COMMITTER")},
+        )
+        return out.decode().strip()
+
+    async def merge_tree(self, ours: str, theirs: str) -> MergeResult:
+        """Three-way merge of two commits at their merge base, by git's own merge machinery.
+
+        Nothing but objects is written: the tree git would check out, conflict markers
+        included, and the list of conflicted paths (empty when the merge is clean).
+        """
+        code, out = await self._run(
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            "-z",
+            ours,
+            theirs,
+            ok=(0, 1),
+        )
+        fields = out.decode().split("\0")
+        conflicts = [] if code == 0 else [f for f in fields[1:] if f]
+        return MergeResult(fields[0].strip(), tuple(dict.fromkeys(conflicts)))
+
+    async def cherry_pick_tree(self, commit: str, onto: str) -> MergeResult:
+        """The tree `git cherry-pick commit` would give on top of `onto`.
+
+        A cherry-pick is a three-way merge whose base is the commit's parent. git before
+        2.40 has no `merge-tree --merge-base`, so a throw-away commit with `onto`'s tree
+        and the parent as its only parent stands in for `onto`: its one merge base with
+        `commit` is then exactly that parent, and git does the rest.
+        """
+        info = await self.commit_info(commit)
+        if len(info.parents) != 1:
+            raise GitError(f"cannot cherry-pick {commit}: it has {len(info.parents)} parents")
+        base = await self.commit_info(onto)
+        stand_in = await self.commit_tree(
+            base.tree,
+            info.parents,
+            message="sandbox cherry-pick base",
+            author=base.author,
+            committer=base.committer,
+        )
+        return await self.merge_tree(stand_in, commit)
+
+    async def merge_base(self, a: str, b: str) -> str | None:
+        code, out = await self._run("merge-base", a, b, ok=(0, 1))
+        return out.decode().strip() if code == 0 else None
+
+    async def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        code, _ = await self._run("merge-base", "--is-ancestor", ancestor, descendant, ok=(0, 1))
+        return code == 0
+
+    async def rev_list(self, *args: str) -> list[str]:
+        """`git rev-list ARGS`, one sha a line."""
+        out = await self._text("rev-list", *args)
+        return out.split() if out else []
+
+    async def tree_of(self, treeish: str) -> str | None:
+        code, out = await self._run(
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{treeish}^{{tree}}",
+            ok=(0, 1, 128),
+        )
+        return out.decode().strip() if code == 0 else None
+
+    async def object_type(self, sha: str) -> str | None:
+        """commit, tree, blob or tag; None if no such object."""
+        if not SHA.match(sha):
+            return None
+        code, out = await self._run("cat-file", "-t", sha, ok=(0, 1, 128))
+        return out.decode().strip() if code == 0 else None
+
+    async def refs(self, prefix: str = "refs/") -> list[Ref]:
+        """Every ref under `prefix`, sorted by name."""
+        out = await self._text(
+            "for-each-ref", "--format=%(refname) %(objectname) %(objecttype)", prefix
+        )
+        refs = []
+        for line in out.splitlines():
+            name, sha, kind = line.rsplit(" ", 2)
+            refs.append(Ref(name, sha, kind))
+        return refs
+
+    async def ref(self, name: str) -> Ref | None:
+        """One fully qualified ref, or None."""
+        if _BAD_REF.search(name.removeprefix("refs/")):
+            return None
+        found = [r for r in await self.refs(name) if r.name == name]
+        return found[0] if found else None
+
+    async def tree_entries(self, tree: str, *, recursive: bool = False) -> list[TreeEntry]:
+        args = ["ls-tree", "-z", "-l", *(["-r", "-t"] if recursive else []), tree]
+        _, out = await self._run(*args)
+        return _parse_ls_tree(out)
+
+    async def write_tree(self, base_tree: str | None, entries: Sequence[NewEntry]) -> str:
+        """A new tree: `base_tree` (or nothing) with `entries` set or deleted, as POST /git/trees.
+
+        An entry replaces whatever was at its path (a file, or a directory and everything
+        under it) and any file where one of its parent directories must go.
+        """
+        for entry in entries:
+            check_path(entry.path)
+        index = self._scratch / f"index-{uuid.uuid4().hex}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            if base_tree is None:
+                await self._run("read-tree", "--empty", env=env)
+            else:
+                await self._run("read-tree", base_tree, env=env)
+            _, listed = await self._run("ls-files", "-z", env=env)
+            present = [p for p in listed.decode().split("\0") if p]
+            doomed: set[str] = set()
+            for entry in entries:
+                parents = {
+                    "/".join(entry.path.split("/")[:n]) for n in range(1, entry.path.count("/") + 1)
+                }
+                doomed.update(
+                    p
+                    for p in present
+                    if p == entry.path or p.startswith(entry.path + "/") or p in parents
+                )
+            lines = [f"0 {ZERO_SHA}\t{p}" for p in sorted(doomed)]
+            lines += [
+                f"{e.mode} {e.sha}\t{e.path}"
+                for e in entries
+                if e.sha is not None and e.kind != "tree"
+            ]
+            if lines:
+                stdin = "".join(line + "\0" for line in lines).encode()
+                await self._run("update-index", "-z", "--index-info", stdin=stdin, env=env)
+            for entry in entries:
+                if entry.sha is not None and entry.kind == "tree":
+                    await self._run("read-tree", f"--prefix={entry.path}/", entry.sha, env=env)
+            return await self._text("write-tree", env=env)
+        finally:
+            index.unlink(missing_ok=True)
+
+    async def diff(self, old: str | None, new: str) -> list[FileDiff]:
+        """The files that differ between two commits (or trees), with GitHub's status words,
+        line counts and each file's patch (hunks only, as GitHub shows it).
+        """
+        base = old if old is not None else EMPTY_TREE
+        _, raw = await self._run("diff-tree", "-r", "-z", "-M", "--raw", "--numstat", base, new)
+        _, patch_out = await self._run(
+            "diff-tree", "-r", "-M", "-p", "--no-color", "--full-index", base, new
+        )
+        records = _parse_raw_numstat(raw)
+        patches = _split_patches(patch_out.decode("utf-8", errors="replace"))
+        files = []
+        for index, (status, old_sha, new_sha, path, previous, adds, dels) in enumerate(records):
+            word = {"A": "added", "D": "removed", "M": "modified", "R": "renamed"}.get(
+                status[0], "changed"
+            )
+            if word == "modified" and old_sha == new_sha:
+                word = "changed"  # only the mode changed
+            files.append(
+                FileDiff(
+                    filename=path,
+                    status=word,
+                    additions=adds,
+                    deletions=dels,
+                    sha=old_sha if word == "removed" else new_sha,
+                    previous_filename=previous,
+                    patch=patches[index] if index < len(patches) else None,
+                )
+            )
+        return files
+
     async def update_ref(self, ref: str, new: str | None, old: str | None) -> None:
         """Move (or with `new` None, delete) `ref`, only if it still points at `old`.
 
@@ -337,3 +578,44 @@ def _parse_ls_tree(out: bytes) -> list[TreeEntry]:
         mode, kind, sha, size = meta.split()
         entries.append(TreeEntry(mode, kind, sha, None if size == "-" else int(size), path))
     return entries
+
+
+def _parse_raw_numstat(
+    out: bytes,
+) -> list[tuple[str, str, str, str, str | None, int, int]]:
+    """Records of `diff-tree -z --raw --numstat`: the raw lines first, then the counts."""
+    fields = out.decode("utf-8", errors="replace").split("\0")
+    raw: list[tuple[str, str, str, str, str | None]] = []
+    i = 0
+    while i < len(fields) and fields[i].startswith(":"):
+        _, _, old_sha, new_sha, status = fields[i][1:].split(" ")
+        if status[0] in "RC":
+            raw.append((status, old_sha, new_sha, fields[i + 2], fields[i + 1]))
+            i += 3
+        else:
+            raw.append((status, old_sha, new_sha, fields[i + 1], None))
+            i += 2
+    counts: list[tuple[int, int]] = []
+    while i < len(fields):
+        if not fields[i]:
+            i += 1
+            continue
+        adds, dels, path = fields[i].split("\t", 2)
+        # A rename's counts come as "A\tD\t" then the old and new paths as fields.
+        i += 3 if path == "" else 1
+        counts.append((int(adds) if adds != "-" else 0, int(dels) if dels != "-" else 0))
+    return [
+        (*r[:3], r[3], r[4], *(counts[n] if n < len(counts) else (0, 0))) for n, r in enumerate(raw)
+    ]
+
+
+def _split_patches(text: str) -> list[str | None]:
+    """Each file's hunks from a `diff-tree -p` output, in order (None: no hunks, e.g. binary)."""
+    if not text:
+        return []
+    patches: list[str | None] = []
+    # Only a header line can start with "diff --git": content lines carry a +, - or space.
+    for block in text.split("\ndiff --git "):
+        start = block.find("\n@@")
+        patches.append(block[start + 1 :].rstrip("\n") if start != -1 else None)
+    return patches

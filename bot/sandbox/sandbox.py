@@ -16,13 +16,28 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
 from bot.clock import Clock, SystemClock
-from bot.sandbox import shapes
-from bot.sandbox.git import ZERO_SHA, GitRepo, Identity
+from bot.sandbox.git import GitRepo, Identity
+from bot.sandbox.ops import Ops
 from bot.sandbox.server import RestApi
 from bot.sandbox.shapes import Urls
 from bot.sandbox.traffic import CallLog, Exchange, Fault, Faults, RateLimits
 from bot.sandbox.webhooks import Delivery, Events, Outbox
-from bot.sandbox.world import Account, App, CheckRun, Repository, World
+from bot.sandbox.world import (
+    ROLES,
+    Account,
+    App,
+    CheckRun,
+    Comment,
+    Issue,
+    PullRequest,
+    Release,
+    Repository,
+    Review,
+    Role,
+    Status,
+    Team,
+    World,
+)
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
@@ -71,8 +86,12 @@ class Sandbox:
     """GitHub for one App, served over real HTTP on 127.0.0.1, backed by real git.
 
     Start it with `await Sandbox.start(...)`, point the service's API URL at `url` and the
-    sandbox's `webhook_url` at the service, declare accounts and repositories, then drive
-    scenarios (`push_commits`, `install`) and assert on what happened: `check_runs`,
+    sandbox's `webhook_url` at the service, declare accounts, teams, permissions and
+    repositories, then drive scenarios as people and other Apps would (`push_commits`,
+    `open_issue`, `comment`, `open_pr`, `review`, `merge_pr`, `complete_check`,
+    `publish_release`, `advance_clock`, ...): each sends the webhooks GitHub would, from
+    that user. What the App does through the API comes back from `<slug>[bot]`. Assert on
+    what happened: `issue`, `pull`, `labels_on`, `comments_on`, `check_runs`,
     `deliveries`, `calls`, and the bare repositories themselves (`git_dir`).
     """
 
@@ -97,9 +116,13 @@ class Sandbox:
             url=lambda: self.webhook_url,
             app_id=world.app.id,
             hook_id=world.next_id(),
+            clock=world.clock,
         )
         self.events = Events(world, self.outbox, self.urls)
-        self._api = RestApi(world, self.events, self.urls, self.calls, self.faults, self.limits)
+        self.ops = Ops(world, self.events, self.urls)
+        self._api = RestApi(
+            world, self.ops, self.outbox, self.urls, self.calls, self.faults, self.limits
+        )
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -305,11 +328,14 @@ class Sandbox:
         """`author` pushes one commit to `branch` setting (text or bytes) or deleting (None) files.
 
         A branch that does not exist yet starts from `from_ref` (default: the default
-        branch's head; nothing in an empty repository). Sends `push` as GitHub does.
+        branch's head; nothing in an empty repository). Sends `push` (and `create` for a
+        new branch) as GitHub does, and `pull_request` synchronize for open pull requests
+        from that branch.
         """
         target = self.world.repo_by_name(repo)
         pusher = self.world.account(author)
         ref = f"refs/heads/{branch}"
+        mark = len(self.outbox.deliveries)
         async with target.lock:
             before = await target.git.branch_head(branch)
             parent = before
@@ -330,30 +356,444 @@ class Sandbox:
             missing = [p for p, d in files.items() if d is None and p not in changes.removed]
             if missing:
                 raise ValueError(f"{repo}@{branch}: cannot delete missing files {missing}")
-            await target.git.update_ref(ref, sha, before)
-            target.pushed_at = self.world.now()
-        info = await target.git.commit_info(sha)
-        urls = self.urls()
-        old = before or ZERO_SHA
-        head = shapes.push_commit(
-            target, info, self.world, urls, (changes.added, changes.removed, changes.modified)
+            await self.ops.move_ref(target, ref, sha, before, pusher)
+        return Push(ref=ref, before=before, after=sha, delivery=self._sent(mark, "push"))
+
+    def _sent(self, mark: int, event: str) -> Delivery | None:
+        """The first `event` delivery made since `len(deliveries)` was `mark`."""
+        return next((d for d in self.outbox.deliveries[mark:] if d.event == event), None)
+
+    async def create_branch(
+        self, repo: str, branch: str, *, from_ref: str | None = None, user: str
+    ) -> Push:
+        """`user` pushes a new branch at `from_ref` (default: the default branch's head)."""
+        target = self.world.repo_by_name(repo)
+        pusher = self.world.account(user)
+        mark = len(self.outbox.deliveries)
+        async with target.lock:
+            sha = await target.git.resolve(from_ref or target.default_branch)
+            if sha is None:
+                raise ValueError(f"{repo}: no commit {from_ref!r} to branch from")
+            if await target.git.branch_head(branch) is not None:
+                raise ValueError(f"{repo}: branch {branch!r} exists already")
+            ref = f"refs/heads/{branch}"
+            await self.ops.move_ref(target, ref, sha, None, pusher)
+        return Push(ref=ref, before=None, after=sha, delivery=self._sent(mark, "push"))
+
+    async def delete_branch(self, repo: str, branch: str, *, user: str) -> None:
+        """`user` deletes `branch` (open pull requests from it are closed, as on GitHub)."""
+        target = self.world.repo_by_name(repo)
+        async with target.lock:
+            head = await target.git.branch_head(branch)
+            if head is None:
+                raise ValueError(f"{repo}: no branch {branch!r}")
+            await self.ops.move_ref(
+                target, f"refs/heads/{branch}", None, head, self.world.account(user)
+            )
+
+    # --- people, teams and permissions -----------------------------------------------------
+
+    def add_team(
+        self,
+        org: str,
+        slug: str,
+        members: Iterable[str] = (),
+        *,
+        maintainers: Iterable[str] = (),
+        name: str | None = None,
+    ) -> Team:
+        """Declare a team of `org` (its users become organization members, as MEMBER shows)."""
+        owner = self.world.accounts.get(org.lower()) or self.add_org(org)
+        if owner.type != "Organization":
+            raise ValueError(f"{org!r} is not an organization")
+        key = (org.lower(), slug.lower())
+        team = self.world.teams.get(key)
+        if team is None:
+            team = Team(self.world.next_id(), owner, slug.lower(), name or slug)
+            self.world.teams[key] = team
+        for login, role in [
+            *((m, "member") for m in members),
+            *((m, "maintainer") for m in maintainers),
+        ]:
+            account = self.world.account(login)
+            team.members[account.login.lower()] = (account, role)
+        return team
+
+    def remove_from_team(self, org: str, slug: str, login: str) -> None:
+        team = self.world.team(org, slug)
+        if team is None:
+            raise KeyError(f"no team {org}/{slug}")
+        team.members.pop(login.lower(), None)
+
+    def set_permission(self, repo: str, login: str, role: Role | None) -> None:
+        """Give `login` a role on `repo` (admin, maintain, write, triage, read); None removes it."""
+        if role is not None and role not in ROLES:
+            raise ValueError(f"not a repository role: {role!r} (one of {', '.join(ROLES)})")
+        target = self.world.repo_by_name(repo)
+        account = self.world.account(login)
+        if role is None:
+            target.roles.pop(account.login.lower(), None)
+        else:
+            target.roles[account.login.lower()] = role
+
+    # --- issues, comments, labels ----------------------------------------------------------
+
+    def _issue(self, repo: str, number: int) -> tuple[Repository, Issue]:
+        target = self.world.repo_by_name(repo)
+        found = target.issues.get(number)
+        if found is None:
+            raise KeyError(f"{repo}: no issue or pull request #{number}")
+        return target, found
+
+    def issue(self, repo: str, number: int) -> Issue:
+        """An issue or pull request as the sandbox holds it now (for assertions)."""
+        return self._issue(repo, number)[1]
+
+    def labels_on(self, repo: str, number: int) -> list[str]:
+        return [lab.name for lab in self.issue(repo, number).labels]
+
+    def comments_on(self, repo: str, number: int) -> list[Comment]:
+        target, it = self._issue(repo, number)
+        return [target.comments[cid] for cid in it.comment_ids]
+
+    async def open_issue(
+        self,
+        repo: str,
+        *,
+        user: str,
+        title: str,
+        body: str = "",
+        labels: Iterable[str] = (),
+        assignees: Iterable[str] = (),
+    ) -> Issue:
+        """`user` opens an issue: issues opened, then labeled/assigned per label/assignee."""
+        return await self.ops.open_issue(
+            self.world.repo_by_name(repo),
+            self.world.account(user),
+            title=title,
+            body=body,
+            labels=list(labels),
+            assignees=list(assignees),
         )
-        payload: dict[str, Any] = {
-            "ref": ref,
-            "before": old,
-            "after": sha,
-            "repository": shapes.repository_in_push(target, urls),
-            "pusher": {"name": pusher.login, "email": pusher.email},
-            "created": before is None,
-            "deleted": False,
-            "forced": False,
-            "base_ref": None,
-            "compare": f"{urls.html}/{target.full_name}/compare/{old[:12]}...{sha[:12]}",
-            "commits": [head],
-            "head_commit": head,
-        }
-        delivery = self.events.for_repo(target, "push", payload, pusher)
-        return Push(ref=ref, before=before, after=sha, delivery=delivery)
+
+    async def edit_issue(
+        self,
+        repo: str,
+        number: int,
+        *,
+        user: str,
+        title: str | None = None,
+        body: str | None = None,
+        state: str | None = None,
+        state_reason: str | None = None,
+    ) -> Issue:
+        """`user` edits an issue or pull request (title, body) or closes/reopens it."""
+        target, it = self._issue(repo, number)
+        actor = self.world.account(user)
+        if it.pull is not None:
+            return await self.ops.edit_pr(
+                target, it, actor, title=title, body=body, body_given=body is not None, state=state
+            )
+        return await self.ops.edit_issue(
+            target,
+            it,
+            actor,
+            title=title,
+            body=body,
+            body_given=body is not None,
+            state=state,
+            state_reason=state_reason,
+        )
+
+    async def close_issue(
+        self, repo: str, number: int, *, user: str, reason: str = "completed"
+    ) -> Issue:
+        return await self.edit_issue(repo, number, user=user, state="closed", state_reason=reason)
+
+    async def reopen_issue(self, repo: str, number: int, *, user: str) -> Issue:
+        return await self.edit_issue(repo, number, user=user, state="open")
+
+    async def comment(self, repo: str, number: int, *, user: str, body: str) -> Comment:
+        """`user` comments on an issue or pull request (issue_comment created)."""
+        target, it = self._issue(repo, number)
+        return await self.ops.add_comment(target, it, self.world.account(user), body)
+
+    async def edit_comment(self, repo: str, comment_id: int, *, user: str, body: str) -> Comment:
+        target = self.world.repo_by_name(repo)
+        return await self.ops.edit_comment(
+            target, target.comments[comment_id], self.world.account(user), body
+        )
+
+    async def delete_comment(self, repo: str, comment_id: int, *, user: str) -> None:
+        target = self.world.repo_by_name(repo)
+        await self.ops.delete_comment(target, target.comments[comment_id], self.world.account(user))
+
+    def react(self, repo: str, comment_id: int, content: str, *, user: str) -> None:
+        """`user` reacts to a comment (GitHub sends no webhook for reactions)."""
+        target = self.world.repo_by_name(repo)
+        self.ops.react(target.comments[comment_id].reactions, self.world.account(user), content)
+
+    async def create_label(
+        self,
+        repo: str,
+        name: str,
+        *,
+        color: str = "ededed",
+        description: str | None = None,
+        user: str,
+    ) -> None:
+        await self.ops.create_label(
+            self.world.repo_by_name(repo),
+            name,
+            self.world.account(user),
+            color=color,
+            description=description,
+        )
+
+    async def add_labels(
+        self, repo: str, number: int, labels: Iterable[str], *, user: str
+    ) -> list[str]:
+        """`user` adds labels (unknown ones are created, as GitHub does); returns all labels."""
+        target, it = self._issue(repo, number)
+        await self.ops.add_labels(target, it, list(labels), self.world.account(user))
+        return [lab.name for lab in it.labels]
+
+    async def remove_label(self, repo: str, number: int, label: str, *, user: str) -> list[str]:
+        target, it = self._issue(repo, number)
+        await self.ops.remove_label(target, it, label, self.world.account(user))
+        return [lab.name for lab in it.labels]
+
+    async def assign(self, repo: str, number: int, assignees: Iterable[str], *, user: str) -> None:
+        target, it = self._issue(repo, number)
+        await self.ops.add_assignees(target, it, list(assignees), self.world.account(user))
+
+    async def unassign(
+        self, repo: str, number: int, assignees: Iterable[str], *, user: str
+    ) -> None:
+        target, it = self._issue(repo, number)
+        await self.ops.remove_assignees(target, it, list(assignees), self.world.account(user))
+
+    # --- pull requests -------------------------------------------------------------------
+
+    async def open_pr(
+        self,
+        repo: str,
+        *,
+        user: str,
+        head: str,
+        base: str | None = None,
+        title: str,
+        body: str = "",
+        draft: bool = False,
+    ) -> PullRequest:
+        """`user` opens a pull request from `head` (a branch of `repo`: no forks) into `base`.
+
+        Create the head branch with `push_commits` (or `create_branch`) first. The pull
+        request's title, state and labels live on its `issue`, as GitHub keeps them.
+        """
+        target = self.world.repo_by_name(repo)
+        it = await self.ops.open_pr(
+            target,
+            self.world.account(user),
+            head=head,
+            base=base or target.default_branch,
+            title=title,
+            body=body,
+            draft=draft,
+        )
+        assert it.pull is not None
+        return it.pull
+
+    def pull(self, repo: str, number: int) -> PullRequest:
+        """A pull request as the sandbox holds it now (for assertions)."""
+        found = self.issue(repo, number)
+        if found.pull is None:
+            raise KeyError(f"{repo}#{number} is an issue, not a pull request")
+        return found.pull
+
+    async def ready_for_review(self, repo: str, number: int, *, user: str) -> None:
+        target, it = self._issue(repo, number)
+        await self.ops.ready_for_review(target, it, self.world.account(user))
+
+    async def request_review(
+        self,
+        repo: str,
+        number: int,
+        reviewers: Iterable[str] = (),
+        *,
+        teams: Iterable[str] = (),
+        user: str,
+    ) -> None:
+        target, it = self._issue(repo, number)
+        await self.ops.request_reviewers(
+            target, it, self.world.account(user), list(reviewers), list(teams)
+        )
+
+    async def review(
+        self,
+        repo: str,
+        number: int,
+        *,
+        user: str,
+        state: str = "APPROVE",
+        body: str = "",
+    ) -> Review:
+        """`user` submits a review: state APPROVE, REQUEST_CHANGES or COMMENT."""
+        target, it = self._issue(repo, number)
+        return await self.ops.submit_review(
+            target, it, self.world.account(user), event=state, body=body
+        )
+
+    async def dismiss_review(
+        self, repo: str, number: int, review_id: int, *, user: str, message: str = "Dismissed"
+    ) -> Review:
+        target, it = self._issue(repo, number)
+        assert it.pull is not None
+        found = next(r for r in it.pull.reviews if r.id == review_id)
+        return await self.ops.dismiss_review(target, it, found, self.world.account(user), message)
+
+    async def merge_pr(
+        self,
+        repo: str,
+        number: int,
+        *,
+        method: str = "merge",
+        user: str,
+    ) -> str:
+        """`user` presses the merge button (merge, squash or rebase); returns the new base head."""
+        target, it = self._issue(repo, number)
+        return await self.ops.merge_pr(target, it, self.world.account(user), method=method)
+
+    # --- checks, statuses, releases -------------------------------------------------------
+
+    async def start_check(self, repo: str, sha: str, name: str, *, app: str = "ci") -> CheckRun:
+        """Another App (`app`, e.g. a CI) starts a check run on `sha` (check_run created)."""
+        return await self._check(repo, sha, name, app, conclusion=None)
+
+    async def complete_check(
+        self, repo: str, sha: str, name: str, conclusion: str = "success", *, app: str = "ci"
+    ) -> CheckRun:
+        """Another App completes a check run on `sha` (creating it if it did not start one):
+        check_run completed, and check_suite completed once all its runs are done.
+        """
+        return await self._check(repo, sha, name, app, conclusion=conclusion)
+
+    async def _check(
+        self, repo: str, sha: str, name: str, slug: str, *, conclusion: str | None
+    ) -> CheckRun:
+        target = self.world.repo_by_name(repo)
+        if slug == self.app.slug:
+            raise ValueError("the App under test writes its own check runs through the API")
+        other = self.world.other_app(slug)
+        head = await target.git.resolve(sha)
+        if head is None:
+            raise ValueError(f"{repo}: no commit {sha!r}")
+        now = self.world.now()
+        run = next(
+            (
+                r
+                for r in reversed(self.world.runs_for(target, head))
+                if r.app_id == other.id and r.name == name and r.status != "completed"
+            ),
+            None,
+        )
+        if run is None:
+            branches = await target.git.branches()
+            branch = next((b for b, h in branches.items() if h == head), None)
+            run = CheckRun(
+                id=self.world.next_id(),
+                repository_id=target.id,
+                head_sha=head,
+                name=name,
+                app_id=other.id,
+                check_suite_id=self.world.check_suite(target, other.id, head, branch).id,
+                status="in_progress",
+                conclusion=None,
+                started_at=now,
+                completed_at=None,
+                output={"title": name, "summary": ""},
+            )
+            self.world.check_runs[run.id] = run
+            await self.ops.check_run_changed(run, "created")
+        if conclusion is not None:
+            run.status = "completed"
+            run.conclusion = conclusion
+            run.completed_at = now
+            run.output = {"title": f"{name}: {conclusion}", "summary": ""}
+            await self.ops.check_run_changed(run, "completed")
+        return run
+
+    async def set_status(
+        self,
+        repo: str,
+        sha: str,
+        state: str,
+        *,
+        context: str = "default",
+        description: str | None = None,
+        target_url: str | None = None,
+        user: str,
+    ) -> Status:
+        """`user` (or a CI acting as them) sets a commit status (status event)."""
+        return await self.ops.create_status(
+            self.world.repo_by_name(repo),
+            sha,
+            self.world.account(user),
+            state=state,
+            context=context,
+            description=description,
+            target_url=target_url,
+        )
+
+    async def publish_release(
+        self,
+        repo: str,
+        tag: str,
+        *,
+        user: str,
+        target: str | None = None,
+        name: str | None = None,
+        body: str = "",
+        prerelease: bool = False,
+        draft: bool = False,
+    ) -> Release:
+        """`user` publishes a release of `tag` (creating the tag at `target` if needed).
+
+        An existing draft for `tag` is published; with `draft=True` a draft is saved.
+        """
+        target_repo = self.world.repo_by_name(repo)
+        actor = self.world.account(user)
+        existing = next((r for r in target_repo.releases.values() if r.tag_name == tag), None)
+        if existing is not None and existing.draft and not draft:
+            return await self.ops.edit_release(
+                target_repo, existing, actor, {"draft": False, "prerelease": prerelease}
+            )
+        return await self.ops.create_release(
+            target_repo,
+            actor,
+            tag_name=tag,
+            target_commitish=target,
+            name=name if name is not None else tag,
+            body=body,
+            draft=draft,
+            prerelease=prerelease,
+        )
+
+    # --- time ------------------------------------------------------------------------------
+
+    def advance_clock(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> float:
+        """Move the sandbox's clock forward and return the new time (epoch seconds).
+
+        A FakeClock shared with the service moves for both (timestamps, token expiry and
+        SLA reminders line up); any other clock gets an offset only the sandbox sees.
+        """
+        delta = days * 86400 + hours * 3600 + minutes * 60 + seconds
+        if delta < 0:
+            raise ValueError("the clock only moves forward")
+        self.world.clock.advance(delta)
+        return self.world.now()
 
     def redeliver(self, guid: str) -> Delivery:
         """Send a delivery again with the same GUID (GitHub's "Redeliver" button)."""

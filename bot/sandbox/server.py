@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import math
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from aiohttp import web
 
 from bot.sandbox import shapes
+from bot.sandbox.api_git import GitApi
+from bot.sandbox.api_issues import IssuesApi
+from bot.sandbox.api_pulls import PullsApi
+from bot.sandbox.api_repos import ReposApi
 from bot.sandbox.git import SHA, GitError
+from bot.sandbox.ops import Ops
+from bot.sandbox.rest import (
+    CALLER_KEY,
+    INSTALLATION_KEY,
+    Caller,
+    Routes,
+    int_param,
+    json_response,
+    paginate,
+)
 from bot.sandbox.shapes import Urls
-from bot.sandbox.traffic import Actor, Call, CallLog, Exchange, Faults, RateLimits
-from bot.sandbox.webhooks import Events
-from bot.sandbox.world import ApiError, App, CheckRun, Installation, Repository, World, iso
+from bot.sandbox.traffic import Call, CallLog, Exchange, Faults, RateLimits
+from bot.sandbox.webhooks import Events, Outbox
+from bot.sandbox.world import ApiError, App, CheckRun, Repository, World, iso
 
 # GitHub refuses an App JWT that expires more than 10 minutes from now.
 MAX_JWT_LIFETIME = 600
@@ -40,7 +51,6 @@ CONCLUSIONS = (
 )
 
 _DOCS_CONTENTS = "https://docs.github.com/rest/repos/contents#get-repository-content"
-_DOCS_COMMIT = "https://docs.github.com/rest/commits/commits#get-a-commit"
 _DOCS_CHECKS = "https://docs.github.com/rest/checks/runs"
 _DOCS_TOKENS = (
     "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
@@ -49,25 +59,6 @@ _DOCS_JWT = (
     "https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/"
     "generating-a-json-web-token-jwt-for-a-github-app"
 )
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who made a request: an installation (token), the App (JWT) or nobody."""
-
-    actor: Actor
-    installation: Installation | None = None
-
-    @property
-    def budget(self) -> str:
-        if self.installation is not None:
-            return f"installation:{self.installation.id}"
-        return self.actor
-
-
-CALLER_KEY = web.RequestKey("sandbox_caller", Caller)
-# The installation a token request was for (the caller is then the App, not it).
-INSTALLATION_KEY = web.RequestKey("sandbox_installation", int)
 
 
 def verify_app_jwt(token: str, app: App, now: float) -> None:
@@ -109,59 +100,27 @@ def verify_app_jwt(token: str, app: App, now: float) -> None:
         raise ApiError(401, "'Expiration time' claim ('exp') is too far in the future", _DOCS_JWT)
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps(data).encode(),
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
-def paginate(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
-    """One page of `items` and the `Link` header GitHub would send with it."""
-    per_page = min(max(_int(request.query.get("per_page"), 30), 1), 100)
-    page = max(_int(request.query.get("page"), 1), 1)
-    last = max(math.ceil(len(items) / per_page), 1)
-    chunk = items[(page - 1) * per_page : page * per_page]
-    links = []
-
-    def link(n: int, rel: str) -> str:
-        return f'<{request.url.update_query(page=n)}>; rel="{rel}"'
-
-    if page > 1:
-        links += [link(page - 1, "prev"), link(1, "first")]
-    if page < last:
-        links += [link(page + 1, "next"), link(last, "last")]
-    return chunk, ({"Link": ", ".join(links)} if links else {})
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class RestApi:
-    """GitHub's REST endpoints over the sandbox's World (one method per route)."""
+class RestApi(Routes):
+    """GitHub's REST API over the sandbox's World: the request pipeline (auth, rate limits,
+    faults, ETags, the call log), the App and check-run routes, and the other route groups.
+    """
 
     def __init__(
         self,
         world: World,
-        events: Events,
+        ops: Ops,
+        outbox: Outbox,
         urls: Callable[[], Urls],
         calls: CallLog,
         faults: Faults,
         limits: RateLimits,
     ) -> None:
-        self.world = world
-        self.events = events
-        self._urls = urls
+        super().__init__(world, ops, urls)
+        self.events: Events = ops.events
+        self.outbox = outbox
         self.calls = calls
         self.faults = faults
         self.limits = limits
@@ -173,6 +132,15 @@ class RestApi:
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         r = app.router
+        groups: list[Routes] = [
+            GitApi(self.world, self.ops, self._urls),
+            IssuesApi(self.world, self.ops, self._urls),
+            PullsApi(self.world, self.ops, self._urls),
+            ReposApi(self.world, self.ops, self._urls, self.outbox, self.limits),
+        ]
+        # Groups first: their `/commits/{ref}/...` routes must win over `/commits/{ref}`.
+        for group in groups:
+            group.register(r)
         # Route templates are GitHub's (its OpenAPI names): they label the call log.
         repo = "/repos/{owner}/{repo}"
         r.add_post("/app/installations/{installation_id}/access_tokens", self.create_token)
@@ -186,6 +154,9 @@ class RestApi:
         r.add_get(f"{repo}/check-runs/{{check_run_id}}", self.get_check_run)
         r.add_patch(f"{repo}/check-runs/{{check_run_id}}", self.update_check_run)
         return app
+
+    def register(self, router: web.UrlDispatcher) -> None:
+        """The routes are added in make_app."""
 
     # --- the pipeline every request goes through ----------------------------------------
 
@@ -212,38 +183,40 @@ class RestApi:
         endpoint = resource.canonical if resource is not None else request.path
         matched = resource is not None
         caller = Caller("anonymous")
+        kind = "search" if request.path.startswith("/search/") else "core"
         fault = self.faults.take(request.method, request.path)
         if fault is not None:
             # Faults answer before anything else, as a failing proxy or a limiter would;
             # the budget shown is still the caller's, as GitHub's limiter knows who asks.
             with contextlib.suppress(ApiError):
                 caller = self._caller(request)
-            response: web.StreamResponse = _json(fault.answer_body(), fault.status)
+            response: web.StreamResponse = json_response(fault.answer_body(), fault.status)
             spend = False
         else:
             try:
                 caller = self._caller(request)
                 request[CALLER_KEY] = caller
-                if self.limits.exhausted(caller.budget):
+                if self.limits.exhausted(caller.budget, kind):
                     raise self._rate_limited(caller)
                 response = await handler(request)
             except ApiError as exc:
-                response = _json(exc.body(), exc.status, exc.headers)
+                response = json_response(exc.body(), exc.status, exc.headers)
             except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
                 # GitHub answers an unknown route or method with a plain 404.
-                response = _json(ApiError(404, "Not Found").body(), 404)
+                response = json_response(ApiError(404, "Not Found").body(), 404)
             except web.HTTPException as exc:
-                response = _json(ApiError(exc.status, exc.reason).body(), exc.status)
+                response = json_response(ApiError(exc.status, exc.reason).body(), exc.status)
             except Exception as exc:
                 # A sandbox bug: answer like GitHub's 500 and keep it for the test to see.
                 self.errors.append(exc)
-                response = _json(ApiError(500, "Server Error").body(), 500)
+                response = json_response(ApiError(500, "Server Error").body(), 500)
             response = self._conditional(request, response)
-            # A 304 does not count against the primary rate limit; everything else does.
-            spend = response.status != 304
+            # A 304 does not count against the primary rate limit, nor does asking for
+            # the rate limit; everything else does.
+            spend = response.status != 304 and request.path != "/rate_limit"
         if spend:
-            self.limits.spend(caller.budget)
-        response.headers.update(self.limits.headers(caller.budget))
+            self.limits.spend(caller.budget, kind)
+        response.headers.update(self.limits.headers(caller.budget, kind))
         response.headers["x-github-request-id"] = uuid.uuid4().hex[:20].upper()
         response.headers["x-github-api-version-selected"] = "2022-11-28"
         if fault is not None:
@@ -318,45 +291,13 @@ class RestApi:
         response.headers.update(headers)
         return response
 
-    # --- shared checks -------------------------------------------------------------------
-
-    @staticmethod
-    def _who(request: web.Request) -> Caller:
-        return request[CALLER_KEY]
-
-    def _repo(self, request: web.Request) -> Repository:
-        """The repository in the path, if this installation may see it (else 404, as GitHub)."""
-        caller = self._who(request)
-        if caller.actor == "anonymous":
-            # Sandbox repositories are all treated as private to the installation.
-            raise ApiError(401, "Requires authentication")
-        if caller.installation is None:
-            raise ApiError(403, "Resource not accessible by integration")
-        repo = self.world.repo(request.match_info["owner"], request.match_info["repo"])
-        if repo.id not in caller.installation.repository_ids:
-            raise ApiError(404, "Not Found")
-        return repo
-
-    @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ApiError(400, "Problems parsing JSON") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "Problems parsing JSON")
-        return data
-
     # --- apps ---------------------------------------------------------------------------
 
     async def create_token(self, request: web.Request) -> web.Response:
         caller = self._who(request)
         if caller.actor != "app":
             raise ApiError(401, "A JSON web token could not be decoded", _DOCS_JWT)
-        inst_id = _int(request.match_info["installation_id"], -1)
+        inst_id = int_param(request.match_info["installation_id"], -1)
         request[INSTALLATION_KEY] = inst_id
         inst = self.world.installations.get(inst_id)
         if inst is None:
@@ -364,7 +305,7 @@ class RestApi:
         if inst.suspended:
             raise ApiError(403, "This installation has been suspended", _DOCS_TOKENS)
         token = self.world.issue_token(inst)
-        return _json(
+        return json_response(
             {
                 "token": token.value,
                 "expires_at": iso(token.expires_at),
@@ -378,19 +319,7 @@ class RestApi:
 
     async def get_repo(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        return _json(shapes.repository(repo, self._urls()))
-
-    @staticmethod
-    async def _refuse_if_empty(repo: Repository) -> None:
-        if not await repo.git.branches():
-            raise ApiError(409, "Git Repository is empty.")
-
-    async def _commit_sha(self, repo: Repository, ref: str) -> str:
-        sha = await repo.git.resolve(ref)
-        if sha is None:
-            await self._refuse_if_empty(repo)
-            raise ApiError(422, f"No commit found for SHA: {ref}", _DOCS_COMMIT)
-        return sha
+        return json_response(shapes.repository(repo, self._urls()))
 
     async def get_contents(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -406,11 +335,11 @@ class RestApi:
         urls = self._urls()
         if entry.kind == "tree":
             listing = await repo.git.list_tree(sha, path)
-            return _json([shapes.contents_entry(repo, e, ref, urls) for e in listing])
+            return json_response([shapes.contents_entry(repo, e, ref, urls) for e in listing])
         if entry.kind != "blob":
-            return _json(shapes.contents_entry(repo, entry, ref, urls))
+            return json_response(shapes.contents_entry(repo, entry, ref, urls))
         data = await repo.git.blob(entry.sha)
-        return _json(shapes.contents_file(repo, entry, data, ref, urls))
+        return json_response(shapes.contents_file(repo, entry, data, ref, urls))
 
     async def get_blob(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -421,18 +350,27 @@ class RestApi:
             data = await repo.git.blob(sha)
         except GitError:
             raise ApiError(404, "Not Found") from None
-        return _json(shapes.blob(repo, sha, data, self._urls()))
+        return json_response(shapes.blob(repo, sha, data, self._urls()))
 
     async def get_commit(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
         sha = await self._commit_sha(repo, request.match_info["ref"])
         info = await repo.git.commit_info(sha)
-        return _json(shapes.commit(repo, info, self.world, self._urls()))
+        files = await self.ops.diff(repo, info.parents[0] if info.parents else None, sha)
+        return json_response(shapes.commit(repo, info, self.world, self._urls(), files))
 
     # --- check runs ---------------------------------------------------------------------
 
+    @staticmethod
+    async def _branch_at(repo: Repository, sha: str) -> str | None:
+        """The branch a suite is for: one whose head is the commit, as GitHub records it."""
+        heads = await repo.git.branches()
+        if heads.get(repo.default_branch) == sha:
+            return repo.default_branch
+        return next((name for name, head in heads.items() if head == sha), None)
+
     def _run_json(self, run: CheckRun, repo: Repository) -> dict[str, Any]:
-        return shapes.check_run(run, repo, self.world.app, self._urls())
+        return shapes.check_run(run, repo, self.world, self._urls())
 
     async def list_check_runs(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -453,18 +391,21 @@ class RestApi:
             runs = list(latest.values())
         runs.sort(key=lambda r: r.id, reverse=True)
         page, headers = paginate(request, runs)
-        body = {"total_count": len(runs), "check_runs": [self._run_json(r, repo) for r in page]}
-        return _json(body, headers=headers)
+        body = {
+            "total_count": len(runs),
+            "check_runs": [self._run_json(r, repo) for r in page],
+        }
+        return json_response(body, headers=headers)
 
     def _find_run(self, request: web.Request, repo: Repository) -> CheckRun:
-        run = self.world.check_runs.get(_int(request.match_info["check_run_id"], -1))
+        run = self.world.check_runs.get(int_param(request.match_info["check_run_id"], -1))
         if run is None or run.repository_id != repo.id:
             raise ApiError(404, "Not Found", _DOCS_CHECKS)
         return run
 
     async def get_check_run(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        return _json(self._run_json(self._find_run(request, repo), repo))
+        return json_response(self._run_json(self._find_run(request, repo), repo))
 
     async def create_check_run(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -483,7 +424,9 @@ class RestApi:
             head_sha=head_sha,
             name=body["name"],
             app_id=app.id,
-            check_suite_id=self.world.check_suite_id(repo, app.id, head_sha),
+            check_suite_id=self.world.check_suite(
+                repo, app.id, head_sha, await self._branch_at(repo, head_sha)
+            ).id,
             status="queued",
             conclusion=None,
             started_at=now,
@@ -492,11 +435,11 @@ class RestApi:
         )
         _apply_check_fields(run, body, now, creating=True)
         self.world.check_runs[run.id] = run
-        self.events.check_run(run, "created")
+        await self.ops.check_run_changed(run, "created")
         if run.status == "completed":
             # GitHub announces completion on its own, even for a run created complete.
-            self.events.check_run(run, "completed")
-        return _json(self._run_json(run, repo), 201)
+            await self.ops.check_run_changed(run, "completed")
+        return json_response(self._run_json(run, repo), 201)
 
     async def update_check_run(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -507,8 +450,8 @@ class RestApi:
         completing = "conclusion" in body or body.get("status") == "completed"
         _apply_check_fields(run, body, self.world.now(), creating=False)
         if completing:
-            self.events.check_run(run, "completed")
-        return _json(self._run_json(run, repo))
+            await self.ops.check_run_changed(run, "completed")
+        return json_response(self._run_json(run, repo))
 
 
 def _invalid(detail: str) -> ApiError:

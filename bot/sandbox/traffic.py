@@ -128,42 +128,66 @@ class _Budget:
     used: int = 0
 
 
+# Search has its own budget: 30 requests a minute for an installation (10 anonymous).
+SEARCH_LIMIT = 30
+SEARCH_WINDOW = 60
+
+
 class RateLimits:
-    """GitHub's primary rate limit: a budget per installation (and App, and anonymous), per hour."""
+    """GitHub's primary rate limits: per installation (and App, and anonymous), per resource.
+
+    `core` is the hourly budget every REST call spends; `search` is a separate per-minute
+    budget that only search calls spend.
+    """
 
     def __init__(self, clock: Clock, limit: int, anonymous_limit: int = 60) -> None:
         self._clock = clock
         self._limit = limit
         self._anonymous_limit = anonymous_limit
-        self._budgets: dict[str, _Budget] = {}
+        self._budgets: dict[tuple[str, str], _Budget] = {}
 
-    def _budget(self, key: str) -> _Budget:
+    def _budget(self, key: str, resource: str = "core") -> _Budget:
         now = self._clock.time()
-        budget = self._budgets.get(key)
+        budget = self._budgets.get((key, resource))
         if budget is None or now >= budget.reset:
-            limit = self._anonymous_limit if key == "anonymous" else self._limit
-            budget = self._budgets[key] = _Budget(limit, float(int(now) + 3600))
+            if resource == "search":
+                limit = 10 if key == "anonymous" else SEARCH_LIMIT
+                window = SEARCH_WINDOW
+            else:
+                limit = self._anonymous_limit if key == "anonymous" else self._limit
+                window = 3600
+            budget = self._budgets[(key, resource)] = _Budget(limit, float(int(now) + window))
         return budget
 
-    def exhausted(self, key: str) -> bool:
-        budget = self._budget(key)
+    def exhausted(self, key: str, resource: str = "core") -> bool:
+        budget = self._budget(key, resource)
         return budget.used >= budget.limit
 
-    def spend(self, key: str) -> None:
-        self._budget(key).used += 1
+    def spend(self, key: str, resource: str = "core") -> None:
+        self._budget(key, resource).used += 1
 
-    def set_remaining(self, key: str, remaining: int) -> None:
-        budget = self._budget(key)
+    def set_remaining(self, key: str, remaining: int, resource: str = "core") -> None:
+        budget = self._budget(key, resource)
         budget.used = max(budget.limit - remaining, 0)
 
-    def headers(self, key: str) -> dict[str, str]:
-        budget = self._budget(key)
+    def snapshot(self, key: str, resource: str = "core") -> dict[str, int]:
+        """`{limit, used, remaining, reset}` as GET /rate_limit shows each resource."""
+        budget = self._budget(key, resource)
+        return {
+            "limit": budget.limit,
+            "used": budget.used,
+            "remaining": max(budget.limit - budget.used, 0),
+            "reset": int(budget.reset),
+        }
+
+    def headers(self, key: str, resource: str = "core") -> dict[str, str]:
+        budget = self._budget(key, resource)
         return {
             "x-ratelimit-limit": str(budget.limit),
             "x-ratelimit-remaining": str(max(budget.limit - budget.used, 0)),
             "x-ratelimit-reset": str(int(budget.reset)),
             "x-ratelimit-used": str(budget.used),
-            "x-ratelimit-resource": "core",
+            "x-ratelimit-resource": resource,
         }
 
 

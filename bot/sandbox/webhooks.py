@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import itertools
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.clock import Clock, SystemClock
 from bot.sandbox import shapes
 from bot.sandbox.shapes import Urls
 from bot.sandbox.world import Account, CheckRun, Installation, Repository, World
@@ -42,11 +45,25 @@ class Delivery:
     response: str = ""
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # Each attempt has its own id in GitHub's deliveries API; the GUID is shared.
+    id: int = 0
+    delivered_at: float | None = None
+    duration: float = 0.0
 
     @property
     def repo(self) -> str | None:
         repo = self.payload.get("repository")
         return repo.get("full_name") if isinstance(repo, dict) else None
+
+    @property
+    def installation_id(self) -> int | None:
+        inst = self.payload.get("installation")
+        return inst.get("id") if isinstance(inst, dict) else None
+
+    @property
+    def repository_id(self) -> int | None:
+        repo = self.payload.get("repository")
+        return repo.get("id") if isinstance(repo, dict) else None
 
 
 def signature_256(secret: bytes, body: bytes) -> str:
@@ -62,9 +79,17 @@ class Outbox:
     """
 
     def __init__(
-        self, *, secret: bytes, url: Callable[[], str | None], app_id: int, hook_id: int
+        self,
+        *,
+        secret: bytes,
+        url: Callable[[], str | None],
+        app_id: int,
+        hook_id: int,
+        clock: Clock | None = None,
     ) -> None:
         self._secret = secret
+        self._clock = clock or SystemClock()
+        self._attempt_ids = itertools.count(1)
         self._url = url
         self._app_id = app_id
         self._hook_id = hook_id
@@ -128,6 +153,7 @@ class Outbox:
         return self._queue_delivery(again)
 
     def _queue_delivery(self, delivery: Delivery) -> Delivery:
+        delivery.id = next(self._attempt_ids)
         delivery.headers = {
             "Content-Type": "application/json",
             "User-Agent": "GitHub-Hookshot/sandbox",
@@ -157,11 +183,13 @@ class Outbox:
                     self._idle.set()
 
     async def _send(self, delivery: Delivery) -> None:
+        delivery.delivered_at = self._clock.time()
         url = self._url()
         if url is None:
             delivery.error = "no webhook URL"
             return
         assert self._session is not None
+        started = time.monotonic()
         try:
             async with self._session.post(
                 url, data=delivery.body, headers=delivery.headers
@@ -170,6 +198,8 @@ class Outbox:
                 delivery.response = (await response.text(errors="replace"))[:RESPONSE_KEPT]
         except (aiohttp.ClientError, TimeoutError) as exc:
             delivery.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            delivery.duration = time.monotonic() - started
 
 
 class Events:
@@ -198,16 +228,16 @@ class Events:
             "installation": shapes.installation_ref(inst),
         }
         if repo.owner.type == "Organization":
-            body["organization"] = shapes.account(repo.owner, urls)
+            body["organization"] = shapes.organization(repo.owner, urls)
         return self._outbox.emit(event, body)
 
     def check_run(self, run: CheckRun, action: str) -> Delivery | None:
         world = self._world
-        app = world.app
+        app = world.apps[run.app_id]
         repo = world.repo_by_id(run.repository_id)
         urls = self._urls()
-        payload = {"action": action, "check_run": shapes.check_run(run, repo, app, urls)}
-        # The App acts as its bot account, so its own writes come back from `<slug>[bot]`.
+        payload = {"action": action, "check_run": shapes.check_run(run, repo, world, urls)}
+        # An App acts as its bot account, so its own writes come back from `<slug>[bot]`.
         return self.for_repo(repo, "check_run", payload, app.bot)
 
     def installation(

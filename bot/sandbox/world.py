@@ -1,4 +1,4 @@
-"""The sandbox's state: accounts, repositories, the App, its installations, tokens, check runs."""
+"""The sandbox's state: accounts, repositories and their issues, PRs, labels, checks, releases."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.clock import Clock
+from bot.clock import Clock, FakeClock
 from bot.sandbox.git import GitRepo
 
 DOCS = "https://docs.github.com/rest"
 TOKEN_LIFETIME = 3600.0
 
 AccountType = Literal["User", "Organization", "Bot"]
+# A repository role, strongest first, as GitHub names them.
+Role = Literal["admin", "maintain", "write", "triage", "read"]
+ROLES: tuple[Role, ...] = ("admin", "maintain", "write", "triage", "read")
 
 
 class ApiError(Exception):
@@ -29,7 +32,7 @@ class ApiError(Exception):
         documentation_url: str = DOCS,
         *,
         headers: dict[str, str] | None = None,
-        errors: list[dict[str, Any]] | None = None,
+        errors: list[Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {message}")
         self.status = status
@@ -49,6 +52,40 @@ class ApiError(Exception):
 
 def not_found(documentation_url: str = DOCS) -> ApiError:
     return ApiError(404, "Not Found", documentation_url)
+
+
+def validation_failed(
+    documentation_url: str = DOCS, *errors: dict[str, Any], message: str = "Validation Failed"
+) -> ApiError:
+    """GitHub's 422: a message and a list of error objects (resource, field, code)."""
+    return ApiError(422, message, documentation_url, errors=list(errors))
+
+
+class ShiftedClock:
+    """The sandbox's clock: the given one, moved forward by `advance` (see Sandbox.advance_clock).
+
+    A FakeClock shared with the service is advanced itself, so both sides agree; any
+    other clock (the real one in the demo) gets an offset the sandbox alone sees.
+    """
+
+    def __init__(self, base: Clock) -> None:
+        self.base = base
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return self.base.time() + self.offset
+
+    def monotonic(self) -> float:
+        return self.base.monotonic() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        await self.base.sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        if isinstance(self.base, FakeClock):
+            self.base.advance(seconds)
+        else:
+            self.offset += seconds
 
 
 def iso(epoch: float) -> str:
@@ -98,6 +135,19 @@ class Repository:
     pushed_at: float
     # Serializes ref updates, so two scenario steps never race on one branch.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Issues and pull requests share one number sequence, as on GitHub.
+    issues: dict[int, Issue] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # by lower-cased name
+    comments: dict[int, Comment] = field(default_factory=dict)
+    releases: dict[int, Release] = field(default_factory=dict)
+    statuses: list[Status] = field(default_factory=list)
+    roles: dict[str, Role] = field(default_factory=dict)  # by lower-cased login
+
+    def next_number(self) -> int:
+        return max(self.issues, default=0) + 1
+
+    def label(self, name: str) -> Label | None:
+        return self.labels.get(name.lower())
 
     @property
     def full_name(self) -> str:
@@ -144,6 +194,190 @@ class CheckRun:
     annotations_count: int = 0
 
 
+@dataclass
+class Label:
+    """A repository's label; names are unique regardless of case."""
+
+    id: int
+    name: str
+    color: str
+    description: str | None = None
+    default: bool = False
+
+
+@dataclass
+class Reaction:
+    id: int
+    user: Account
+    content: str
+    created_at: float
+
+
+@dataclass
+class Comment:
+    """An issue (or pull request) comment."""
+
+    id: int
+    issue_number: int
+    user: Account
+    body: str
+    created_at: float
+    updated_at: float
+    reactions: list[Reaction] = field(default_factory=list)
+
+
+@dataclass
+class IssueEvent:
+    """One entry of an issue's timeline that is not a comment or a review.
+
+    `event` is GitHub's name (labeled, unlabeled, assigned, closed, renamed, ...);
+    `data` holds what that kind carries (a label, an assignee, a rename, a commit).
+    """
+
+    id: int
+    event: str
+    actor: Account
+    created_at: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Review:
+    """A pull request review; `state` is the REST spelling (APPROVED, CHANGES_REQUESTED, ...)."""
+
+    id: int
+    user: Account
+    body: str
+    state: str
+    commit_id: str
+    submitted_at: float | None
+
+
+@dataclass
+class Team:
+    """An organization's team; members by lower-cased login, with their team role."""
+
+    id: int
+    org: Account
+    slug: str
+    name: str
+    members: dict[str, tuple[Account, str]] = field(default_factory=dict)
+
+
+@dataclass
+class PullRequest:
+    """What a pull request adds to its issue: the branches, reviews and merge state.
+
+    The sandbox has no forks: head and base are branches of the same repository. Title,
+    body, state, labels and assignees live on `issue`, as GitHub keeps them.
+    """
+
+    id: int
+    number: int
+    issue: Issue = field(repr=False, compare=False)
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    draft: bool = False
+    maintainer_can_modify: bool = False
+    merged_at: float | None = None
+    merged_by: Account | None = None
+    merge_commit_sha: str | None = None
+    requested_reviewers: list[Account] = field(default_factory=list)
+    requested_teams: list[Team] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.issue.title
+
+    @property
+    def state(self) -> str:
+        return self.issue.state
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
+
+    @property
+    def labels(self) -> list[str]:
+        return [label.name for label in self.issue.labels]
+
+
+@dataclass
+class Issue:
+    """An issue, or the issue half of a pull request (`pull` set)."""
+
+    id: int
+    repository_id: int
+    number: int
+    title: str
+    body: str | None
+    user: Account
+    created_at: float
+    updated_at: float
+    state: str = "open"
+    state_reason: str | None = None
+    labels: list[Label] = field(default_factory=list)
+    assignees: list[Account] = field(default_factory=list)
+    closed_at: float | None = None
+    closed_by: Account | None = None
+    locked: bool = False
+    comment_ids: list[int] = field(default_factory=list)
+    events: list[IssueEvent] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    pull: PullRequest | None = None
+
+    def has_label(self, name: str) -> bool:
+        return any(label.name.lower() == name.lower() for label in self.labels)
+
+
+@dataclass
+class Release:
+    id: int
+    tag_name: str
+    target_commitish: str
+    name: str | None
+    body: str | None
+    draft: bool
+    prerelease: bool
+    author: Account
+    created_at: float
+    published_at: float | None
+    updated_at: float
+
+
+@dataclass
+class Status:
+    """A commit status (the older, writable-by-anyone-with-push sibling of check runs)."""
+
+    id: int
+    sha: str
+    state: str
+    context: str
+    description: str | None
+    target_url: str | None
+    creator: Account
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class CheckSuite:
+    """The suite GitHub groups one App's check runs on one commit into."""
+
+    id: int
+    repository_id: int
+    app_id: int
+    head_sha: str
+    head_branch: str | None
+    created_at: float
+    updated_at: float
+    # The conclusion last announced with check_suite completed (None: not announced).
+    announced: str | None = None
+
+
 class World:
     """Everything the sandbox knows, with GitHub's lookups and their 404s.
 
@@ -152,14 +386,19 @@ class World:
     """
 
     def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+        self.clock = ShiftedClock(clock)
         self._ids = itertools.count(1001)
         self.accounts: dict[str, Account] = {}
         self.repos: dict[str, Repository] = {}
         self.installations: dict[int, Installation] = {}
         self.tokens: dict[str, Token] = {}
         self.check_runs: dict[int, CheckRun] = {}
-        self._suites: dict[tuple[int, int, str], int] = {}
+        self.suites: dict[int, CheckSuite] = {}
+        self._suite_ids: dict[tuple[int, int, str], int] = {}
+        self.teams: dict[tuple[str, str], Team] = {}
+        # Commits GitHub itself signed (API commits without an author, web merges).
+        self.verified: set[str] = set()
+        self.apps: dict[int, App] = {}
         self._app: App | None = None
 
     def next_id(self) -> int:
@@ -209,11 +448,41 @@ class World:
     def repo_by_id(self, repo_id: int) -> Repository:
         return next(r for r in self.repos.values() if r.id == repo_id)
 
+    # --- who may do what ------------------------------------------------------------------
+
+    def role(self, repo: Repository, account: Account) -> Role | None:
+        """The account's role on `repo`: set explicitly, or admin for a user's own repository."""
+        if account is repo.owner:
+            return "admin"
+        return repo.roles.get(account.login.lower())
+
+    def org_member(self, org: Account, account: Account) -> bool:
+        return any(
+            team.org is org and account.login.lower() in team.members
+            for team in self.teams.values()
+        )
+
+    def author_association(self, repo: Repository, account: Account) -> str:
+        if account is repo.owner:
+            return "OWNER"
+        if repo.owner.type == "Organization" and self.org_member(repo.owner, account):
+            return "MEMBER"
+        if account.login.lower() in repo.roles:
+            return "COLLABORATOR"
+        return "NONE"
+
+    def team(self, org: str, slug: str) -> Team | None:
+        return self.teams.get((org.lower(), slug.lower()))
+
     # --- the App and its installations ----------------------------------------------------
 
     def create_app(self, app_id: int, slug: str, public_key_pem: str) -> App:
         """Register the App: its owner, its `<slug>[bot]` account and its public key."""
-        self._app = App(
+        self._app = self._register_app(app_id, slug, public_key_pem)
+        return self._app
+
+    def _register_app(self, app_id: int, slug: str, public_key_pem: str) -> App:
+        app = App(
             id=app_id,
             slug=slug,
             name=slug,
@@ -222,7 +491,15 @@ class World:
             bot=self.add_account(f"{slug}[bot]", "Bot"),
             created_at=self.now(),
         )
-        return self._app
+        self.apps[app.id] = app
+        return app
+
+    def other_app(self, slug: str) -> App:
+        """Another App on the same GitHub (a CI, say), registered on first mention."""
+        for app in self.apps.values():
+            if app.slug == slug:
+                return app
+        return self._register_app(self.next_id(), slug, "")
 
     @property
     def app(self) -> App:
@@ -263,13 +540,25 @@ class World:
 
     # --- checks -------------------------------------------------------------------------
 
-    def check_suite_id(self, repo: Repository, app_id: int, head_sha: str) -> int:
+    def check_suite(
+        self, repo: Repository, app_id: int, head_sha: str, head_branch: str | None = None
+    ) -> CheckSuite:
         """One suite per App and commit, as GitHub makes them."""
         key = (repo.id, app_id, head_sha)
-        suite = self._suites.get(key)
-        if suite is None:
-            suite = self._suites[key] = self.next_id()
+        found = self._suite_ids.get(key)
+        if found is not None:
+            return self.suites[found]
+        now = self.now()
+        suite = CheckSuite(self.next_id(), repo.id, app_id, head_sha, head_branch, now, now)
+        self.suites[suite.id] = suite
+        self._suite_ids[key] = suite.id
         return suite
+
+    def check_suite_id(self, repo: Repository, app_id: int, head_sha: str) -> int:
+        return self.check_suite(repo, app_id, head_sha).id
+
+    def suite_runs(self, suite: CheckSuite) -> list[CheckRun]:
+        return [run for run in self.check_runs.values() if run.check_suite_id == suite.id]
 
     def runs_for(self, repo: Repository, head_sha: str | None = None) -> list[CheckRun]:
         """Check runs of `repo` (on `head_sha`), oldest first."""
