@@ -57,6 +57,7 @@ class Bot:
             clock=clock,
             write_interval=settings.LTS_BOT_WRITE_INTERVAL,
             retry=retry,
+            timeout=settings.LTS_BOT_HTTP_TIMEOUT,
         )
         services = Services(
             github=github,

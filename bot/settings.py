@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     LTS_BOT_SHUTDOWN_GRACE: float = Field(default=25.0, ge=0)
     LTS_BOT_DEDUP_TTL: float = Field(default=3 * 24 * 3600.0, gt=0)
     LTS_BOT_DEDUP_SIZE: int = Field(default=50_000, ge=1)
+    # Seconds a GitHub API request may take before it is abandoned (and retried if safe).
+    LTS_BOT_HTTP_TIMEOUT: float = Field(default=30.0, gt=0)
     # GitHub asks integrators to space out content-creating requests per installation.
     LTS_BOT_WRITE_INTERVAL: float = Field(default=1.0, ge=0)
 

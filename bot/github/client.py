@@ -563,13 +563,16 @@ class GitHubApp:
         retry: RetryPolicy | None = None,
         max_installations: int = 1024,
         etag_cache_size: int = 500,
+        timeout: float = 30.0,
     ) -> None:
         self.app_id = app_id
         self.api_url = api_url.rstrip("/")
         self._clock = clock or SystemClock()
         self._metrics = metrics
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+        )
         self._write_interval = write_interval
         self._user_agent = user_agent
         self._retry = retry or RetryPolicy()

@@ -139,8 +139,9 @@ class Sandbox:
         app_slug: str = "lts-bot",
         clock: Clock | None = None,
         rate_limit: int = 5000,
+        port: int = 0,
     ) -> Sandbox:
-        """Serve a sandbox on a free port of 127.0.0.1 for the App `app_id`.
+        """Serve a sandbox on 127.0.0.1:`port` (0: a free one) for the App `app_id`.
 
         The App's JWTs are checked against `public_key_pem` (or the public half of
         `private_key_pem`); webhooks are signed with `webhook_secret`. Pass the service's
@@ -161,16 +162,17 @@ class Sandbox:
             rate_limit=rate_limit,
             scratch=scratch,
         )
-        await sandbox._serve()
+        await sandbox._serve(port)
         return sandbox
 
-    async def _serve(self) -> None:
+    async def _serve(self, port: int) -> None:
         self._runner = web.AppRunner(self._api.make_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # Loopback only: the sandbox accepts any repository and user it is told about.
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        port = int(self._runner.addresses[0][1])
-        self.url = f"http://127.0.0.1:{port}"
+        bound = int(self._runner.addresses[0][1])
+        self.url = f"http://127.0.0.1:{bound}"
         self.outbox.start()
 
     async def stop(self) -> None:
@@ -812,12 +814,15 @@ class Sandbox:
         times: int = 1,
         headers: Mapping[str, str] | None = None,
         body: Any = None,
+        delay: float = 0.0,
     ) -> Fault:
         """Answer the next `times` requests whose method and path match with `status`.
 
         `path_regex` is searched in the request path (no query string); `method` "*"
         matches any. The default body is GitHub's for that status (a secondary rate
-        limit for 403 and 429). The returned Fault counts its `hits`.
+        limit for 403 and 429). `delay` holds the answer back that many real seconds:
+        longer than the client's timeout, the client sees a timeout. The returned Fault
+        counts its `hits`.
         """
         return self.faults.add(
             Fault(
@@ -827,6 +832,7 @@ class Sandbox:
                 times=times,
                 headers=dict(headers or {}),
                 body=body,
+                delay=delay,
             )
         )
 

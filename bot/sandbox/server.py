@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import uuid
@@ -190,6 +191,9 @@ class RestApi(Routes):
             # the budget shown is still the caller's, as GitHub's limiter knows who asks.
             with contextlib.suppress(ApiError):
                 caller = self._caller(request)
+            if fault.delay:
+                # A slow or hung upstream: a client with a shorter timeout gives up first.
+                await asyncio.sleep(fault.delay)
             response: web.StreamResponse = json_response(fault.answer_body(), fault.status)
             spend = False
         else:

@@ -226,6 +226,8 @@ class Fault:
     times: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    # Real seconds to wait before answering: longer than the client's timeout, a timeout.
+    delay: float = 0.0
     hits: int = 0
 
     @property

@@ -7,6 +7,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.sandbox import CheckRun, Sandbox
 from bot.service import Bot
+from bot.settings import load_settings
 
 pytest_plugins = ["sandbox_fixtures"]
 
@@ -210,3 +211,52 @@ async def test_what_one_config_report_costs_in_api_calls(sandbox: Sandbox, bot: 
     await push(sandbox, bot, {"README.md": "unrelated\n"})
     calls = sandbox.calls.since(mark)
     assert [(c.method, c.endpoint, c.status) for c in calls] == [(*GET_CONTENTS, 304)]
+
+
+async def test_a_timed_out_read_is_retried_and_the_check_still_appears(
+    sandbox: Sandbox, env: dict[str, str], sandbox_clock: FakeClock
+) -> None:
+    settings = load_settings(
+        {
+            **env,
+            "GITHUB_API_URL": sandbox.url,
+            "LTS_BOT_WRITE_INTERVAL": "0",
+            "LTS_BOT_HTTP_TIMEOUT": "0.3",
+        }
+    )
+    service = Bot.build(settings, clock=sandbox_clock)
+    port = await service.start("127.0.0.1", 0)
+    sandbox.webhook_url = f"http://127.0.0.1:{port}/webhook"
+    try:
+        await sandbox.create_repo(REPO, files={"README.md": "# widgets\n"})
+        sandbox.install([REPO])
+        await sandbox.settle(service)
+        hung = sandbox.fail_next("GET", r"/contents/\.github/lts\.yml$", 200, delay=2.0)
+
+        head = await push(sandbox, service, {CONFIG: VALID})
+
+        assert hung.hits == 1
+        assert only_run(sandbox, head).conclusion == "success"
+        assert service.services.metrics.github_retries.value("ReadTimeout") == 1
+    finally:
+        await service.stop(grace=1)
+
+
+async def test_a_failed_create_is_not_repeated_blindly_and_a_redelivery_finishes_it(
+    sandbox: Sandbox, bot: Bot, widgets: int
+) -> None:
+    fault = sandbox.fail_next("POST", r"/check-runs$", 502)
+
+    pushed = await sandbox.push_commits(REPO, "main", {CONFIG: VALID}, message="x", author="alice")
+    await sandbox.settle(bot)
+
+    # A 502 on a create may hide a run GitHub did make: the client does not resend it,
+    # and the delivery is reported failed rather than guessed at.
+    assert fault.hits == 1
+    assert sandbox.check_runs(REPO, pushed.after, name=CHECK) == []
+    assert bot.services.metrics.deliveries.value("push", "failed") == 1
+
+    sandbox.redeliver(pushed.delivery.guid)
+    await sandbox.settle(bot)
+
+    assert only_run(sandbox, pushed.after).conclusion == "success"
