@@ -21,6 +21,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the webhook service (settings from the environment)")
     demo = sub.add_parser("demo", help="run the bot's main job against an embedded sandbox")
     demo.add_argument("--json", action="store_true", help="print machine-readable events")
+    sandbox = sub.add_parser(
+        "sandbox", help="serve a sandbox GitHub on this machine for a real `lts-bot serve`"
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any)")
+    sandbox.add_argument(
+        "--webhook-url",
+        default=None,
+        help="where to deliver webhooks, e.g. http://127.0.0.1:8080/webhook",
+    )
     check = sub.add_parser("check-config", help="validate a .github/lts.yml file locally")
     check.add_argument("path", type=Path, help="path to the file, e.g. .github/lts.yml")
     sub.add_parser("config-schema", help="print the JSON Schema of .github/lts.yml")
@@ -50,6 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo import run_demo
 
         return asyncio.run(run_demo(json_output=args.json))
+    if args.command == "sandbox":
+        from bot.sandbox.cli import run_sandbox
+
+        return asyncio.run(
+            run_sandbox(port=args.port, webhook_url=args.webhook_url, out=sys.stdout)
+        )
     if args.command == "check-config":
         from bot.config import check_config_file
 
