@@ -133,6 +133,16 @@ roles:
   qa: ["@acme/qa"]
   release-manager: ["@acme/release"]
 """
+ISSUE_BODY = """\
+### Affected versions
+1.4.2
+
+### What happened
+lts-bot-managed service crashes on start when the config file is empty.
+
+### Python version
+3.11.7
+"""
 # Line 3 holds the mistake a maintainer makes most: an unquoted version.
 BROKEN_CONFIG = VALID_CONFIG.replace('version: "1.3"', "version: 1.30")
 
@@ -265,6 +275,23 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
                 f"HTTP {again.status} {answer}; "
                 f"{len(sandbox.calls) - calls_before} API calls; {len(runs)} lts/config run",
                 again.status == 202 and answer == "duplicate" and len(runs) == 1,
+            )
+
+            issue = await sandbox.open_issue(
+                REPO,
+                user="contributor",
+                title="Crash when parsing an empty config on 1.4",
+                body=ISSUE_BODY,
+            )
+            await sandbox.settle(bot)
+            opened = sandbox.deliveries_of("issues", "opened")[-1]
+            answer = json.loads(opened.response or "{}")
+            expect(
+                "contributor",
+                f"opens issue #{issue.number} ({issue.title!r})",
+                f"GitHub delivers issues.opened, signed; the bot answers HTTP {opened.status} "
+                f"{answer.get('status')} ({answer.get('reason', 'queued')})",
+                opened.status == 202,
             )
 
             status, body = await _deliver(
