@@ -1,0 +1,124 @@
+"""The state of one LTS ticket: what labels index and the status comment records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+Severity = Literal["critical", "high", "medium", "low"]
+Decision = Literal["backport", "defer", "reject"]
+YesNo = Literal["yes", "no"]
+Effort = Literal["small", "medium", "large"]
+
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+DECISIONS: tuple[Decision, ...] = ("backport", "defer", "reject")
+
+# Labels the bot owns. A label under one of these prefixes is state, not decoration:
+# set by hand it is either accepted as if the command had been used, or reverted.
+SEVERITY_PREFIX = "severity/"
+AFFECTS_PREFIX = "affects/"
+TRIAGE_PREFIX = "triage/"
+BACKPORT_PREFIX = "backport/"
+OWNED_PREFIXES = (SEVERITY_PREFIX, AFFECTS_PREFIX, TRIAGE_PREFIX, BACKPORT_PREFIX)
+SECURITY_LABEL = "security"
+REGRESSION_LABEL = "regression"
+NEEDS_INFO_LABEL = "needs-info"
+SLA_PAUSED_LABEL = "sla/paused"
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """The seed's triage checklist; None = not answered yet."""
+
+    reproduced: YesNo | None = None
+    exploit: YesNo | None = None
+    workaround: YesNo | None = None
+    api_change: YesNo | None = None
+    effort: Effort | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One state transition: who did what, when and why (the seed's audit trail)."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PauseSpan:
+    """An SLA pause: `/sla pause <reason>` until `/sla resume` (end None = still paused)."""
+
+    start: datetime
+    end: datetime | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TicketState:
+    """Everything the bot knows about a ticket beyond what GitHub stores natively.
+
+    Labels carry severity, affected lines, decision, backport targets and flags, so they
+    can be searched; the status comment carries this whole record (as signed JSON) plus a
+    rendering for people. Versions are "X.Y" strings, as in `.github/lts.yml`.
+    """
+
+    number: int
+    severity: Severity | None = None
+    severity_set_at: datetime | None = None
+    affects: tuple[str, ...] = ()
+    decision: Decision | None = None
+    decision_reason: str = ""
+    decided_at: datetime | None = None
+    backport: tuple[str, ...] = ()
+    security: bool = False
+    regression: bool = False
+    cve: tuple[str, ...] = ()
+    python_versions: tuple[str, ...] = ()
+    package_versions: tuple[str, ...] = ()
+    missing_fields: tuple[str, ...] = ()
+    checklist: Checklist = field(default_factory=Checklist)
+    owner: str | None = None
+    pauses: tuple[PauseSpan, ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+    # Older audit entries folded away to keep the comment under GitHub's size limit.
+    audit_folded: int = 0
+
+    def with_audit(self, entry: AuditEntry) -> TicketState:
+        return replace(self, audit=(*self.audit, entry))
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    def labels(self) -> frozenset[str]:
+        """The labels this state implies among those the bot owns."""
+        out: set[str] = set()
+        if self.severity:
+            out.add(SEVERITY_PREFIX + self.severity)
+        out.update(AFFECTS_PREFIX + "v" + v for v in self.affects)
+        if self.decision:
+            out.add(TRIAGE_PREFIX + self.decision)
+        out.update(BACKPORT_PREFIX + "v" + v for v in self.backport)
+        if self.security:
+            out.add(SECURITY_LABEL)
+        if self.regression:
+            out.add(REGRESSION_LABEL)
+        if self.missing_fields:
+            out.add(NEEDS_INFO_LABEL)
+        if self.paused:
+            out.add(SLA_PAUSED_LABEL)
+        return frozenset(out)
+
+
+def is_owned_label(name: str) -> bool:
+    """Whether the bot manages this label (prefixes, flags and its own markers)."""
+    return name.startswith(OWNED_PREFIXES) or name in (
+        SECURITY_LABEL,
+        REGRESSION_LABEL,
+        NEEDS_INFO_LABEL,
+        SLA_PAUSED_LABEL,
+    )
