@@ -9,8 +9,6 @@ from urllib.parse import quote
 
 import gidgethub
 
-from bot.ticket import is_owned_label
-
 if TYPE_CHECKING:
     from bot.github.client import GitHubPort
 
@@ -66,28 +64,16 @@ async def upsert_comment(
     return int(created["id"]), "created"
 
 
-def label_diff(current: Iterable[str], desired: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Labels to add and to remove so the owned labels match `desired`; others untouched."""
-    have = set(current)
-    want = {name for name in desired if is_owned_label(name)}
-    owned = {name for name in have if is_owned_label(name)}
-    return sorted(want - have), sorted(owned - want)
-
-
-async def sync_labels(
+async def change_labels(
     gh: GitHubPort,
     owner: str,
     repo: str,
     number: int,
-    current: Iterable[str],
-    desired: Iterable[str],
-    *,
-    extra: Iterable[str] = (),
-) -> tuple[list[str], list[str]]:
-    """Make the owned labels match `desired` and add `extra` (keyword labels) if absent."""
-    have = set(current)
-    add, remove = label_diff(have, desired)
-    add += sorted(set(extra) - have - set(add))
+    add: Iterable[str],
+    remove: Iterable[str],
+) -> None:
+    """Add and remove labels; a label already gone counts as removed."""
+    add = sorted(set(add))
     if add:
         # Adding a label twice leaves one label: safe to resend after a timeout.
         await gh.post(_issue(owner, repo, number) + "/labels", {"labels": add}, idempotent=True)
@@ -98,7 +84,6 @@ async def sync_labels(
             # Already gone (someone removed it meanwhile): the goal is reached.
             if exc.status_code != 404:
                 raise
-    return add, remove
 
 
 async def react(gh: GitHubPort, owner: str, repo: str, comment_id: int, content: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,8 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.ticket import REGRESSION_LABEL, SECURITY_LABEL, is_owned_label
 
 CONFIG_PATH = ".github/lts.yml"
 BRANCH_PREFIX = "release-lts/v"
@@ -410,6 +412,210 @@ class ChecksConfig(_Model):
     )
 
 
+# --- intake --------------------------------------------------------------------------
+
+FormKind = Literal["bug", "security", "backport"]
+FORM_KINDS: tuple[FormKind, ...] = ("bug", "security", "backport")
+
+# The ticket fields an LTS request can carry (the seed's intake fields), by the names used
+# in `intake.required`. bot/policies/intake.py maps them to the issue forms' headings.
+INTAKE_FIELDS: tuple[str, ...] = (
+    "description",
+    "reproduction",
+    "logs",
+    "environment",
+    "python-version",
+    "package-versions",
+    "affected-versions",
+    "severity",
+    "cve",
+    "test-case",
+    "fix",
+)
+
+DEFAULT_REQUIRED_FIELDS: dict[FormKind, tuple[str, ...]] = {
+    "bug": (
+        "description",
+        "reproduction",
+        "logs",
+        "environment",
+        "python-version",
+        "package-versions",
+        "affected-versions",
+        "severity",
+    ),
+    "security": (
+        "description",
+        "reproduction",
+        "python-version",
+        "package-versions",
+        "affected-versions",
+        "severity",
+    ),
+    "backport": ("description", "fix", "affected-versions", "severity"),
+}
+
+# GitHub's own limit on label names.
+LABEL_MAX_CHARS = 50
+KEYWORD_MAX_CHARS = 100
+
+
+def _validate_label_name(value: Any) -> str:
+    expected = f"a label name of 1-{LABEL_MAX_CHARS} characters without commas"
+    if not isinstance(value, str):
+        raise _value_error(expected)
+    name = value.strip()
+    if not name:
+        raise _value_error(expected, "the name is empty")
+    if len(name) > LABEL_MAX_CHARS:
+        raise _value_error(
+            expected, f"it has {len(name)} characters; GitHub allows at most {LABEL_MAX_CHARS}"
+        )
+    if "," in name:
+        raise _value_error(expected, "GitHub label names cannot contain commas")
+    if not name.isprintable():
+        raise _value_error(expected, "it contains a control character")
+    if is_owned_label(name) and name not in (SECURITY_LABEL, REGRESSION_LABEL):
+        # A keyword must not set state the bot owns ("triage/backport" would read as a
+        # triage decision); the two flags are the exception, they are what keywords are for.
+        raise _value_error(
+            expected,
+            f"{_quote(name)} is managed by lts-bot itself; keyword rules may set "
+            f'"{SECURITY_LABEL}", "{REGRESSION_LABEL}" or labels of your own',
+        )
+    return name
+
+
+LabelName = Annotated[
+    str,
+    PlainValidator(_validate_label_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": LABEL_MAX_CHARS,
+            "examples": ["data-loss"],
+        }
+    ),
+]
+
+
+def _validate_keyword(value: Any) -> str:
+    expected = 'a word or phrase such as "data loss"'
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise _value_error(expected, f'write it in quotes: "{value}"')
+    if not isinstance(value, str):
+        raise _value_error(expected)
+    text = " ".join(value.split())
+    if not text:
+        raise _value_error(expected, "the entry is empty")
+    if len(text) > KEYWORD_MAX_CHARS:
+        raise _value_error(expected, f"at most {KEYWORD_MAX_CHARS} characters")
+    if not text.isprintable():
+        raise _value_error(expected, "it contains a control character")
+    return text
+
+
+Keyword = Annotated[
+    str,
+    PlainValidator(_validate_keyword),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": KEYWORD_MAX_CHARS, "examples": ["crash"]}
+    ),
+]
+
+
+class KeywordRules(Mapping[str, tuple[str, ...]]):
+    """`intake.keywords`: label name -> words that add it, in file order; hashable."""
+
+    def __init__(self, rules: Mapping[str, Sequence[str]] | None = None) -> None:
+        self._rules: dict[str, tuple[str, ...]] = {
+            label: tuple(words) for label, words in (rules or {}).items()
+        }
+
+    def __getitem__(self, label: str) -> tuple[str, ...]:
+        return self._rules[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __hash__(self) -> int:
+        # The config is frozen and hashed; a plain dict would make it unhashable.
+        return hash(frozenset(self._rules.items()))
+
+    def __repr__(self) -> str:
+        return f"KeywordRules({self._rules!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Validate as a plain mapping, so errors point at the offending key or word.
+        return core_schema.no_info_after_validator_function(
+            cls,
+            handler.generate_schema(dict[LabelName, tuple[Keyword, ...]]),
+            serialization=core_schema.plain_serializer_function_ser_schema(dict),
+        )
+
+
+def _validate_intake_field(value: Any) -> str:
+    if isinstance(value, str) and value in INTAKE_FIELDS:
+        return value
+    hint = f"the fields are: {', '.join(INTAKE_FIELDS)}"
+    if isinstance(value, str):
+        spelled = "-".join(value.lower().replace("_", " ").split())
+        if spelled in INTAKE_FIELDS:
+            hint = f'write "{spelled}"; {hint}'
+    raise _value_error("a ticket field name", hint)
+
+
+IntakeField = Annotated[
+    str,
+    PlainValidator(_validate_intake_field),
+    WithJsonSchema({"type": "string", "enum": list(INTAKE_FIELDS)}),
+]
+
+
+class IntakeRequired(_Model):
+    """The ticket fields each kind of request must fill in before it can be triaged."""
+
+    bug: tuple[IntakeField, ...] = Field(
+        DEFAULT_REQUIRED_FIELDS["bug"], description="Bug reports (and free-form issues)."
+    )
+    security: tuple[IntakeField, ...] = Field(
+        DEFAULT_REQUIRED_FIELDS["security"], description="Reports of public vulnerabilities."
+    )
+    backport: tuple[IntakeField, ...] = Field(
+        DEFAULT_REQUIRED_FIELDS["backport"], description="Requests to backport a fix."
+    )
+
+    @field_validator("bug", "security", "backport")
+    @classmethod
+    def _dedupe(cls, fields: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(fields))
+
+    def for_kind(self, kind: FormKind) -> tuple[str, ...]:
+        """The required fields for a kind of request, in the order they were listed."""
+        fields: tuple[str, ...] = getattr(self, kind)
+        return fields
+
+
+class IntakeConfig(_Model):
+    """How new LTS requests are checked for required fields and labelled."""
+
+    keywords: KeywordRules = Field(
+        KeywordRules(),
+        description="Label name -> words or phrases that add it (case-insensitive, whole "
+        "words, outside code).",
+    )
+    required: IntakeRequired = Field(
+        IntakeRequired(), description="Required ticket fields per kind of request."
+    )
+
+
 class RepoConfig(_Model):
     """The whole `.github/lts.yml`; every key is optional."""
 
@@ -417,6 +623,7 @@ class RepoConfig(_Model):
     roles: RolesConfig = RolesConfig()
     sla: SlaConfig = SlaConfig()
     checks: ChecksConfig = ChecksConfig()
+    intake: IntakeConfig = IntakeConfig()
 
     @field_validator("lines")
     @classmethod
@@ -880,6 +1087,9 @@ def _problems_from(exc: ValidationError, root: Node, skip: Sequence[Loc]) -> lis
         if any(loc[: len(prefix)] == prefix for prefix in skip):
             continue  # already reported by the converter
         key_error = error["type"] == "extra_forbidden"
+        if loc and loc[-1] == "[key]":
+            # pydantic names a bad mapping key (a label in `intake.keywords`) this way.
+            loc, key_error = loc[:-1], True
         node, found = _node_at(root, loc, key=key_error)
         problems.append(
             ConfigProblem(_line(node), format_key(loc), _message(error, node if found else None))

@@ -15,6 +15,7 @@ from bot.metrics import Metrics
 from bot.queue import Delivery
 
 if TYPE_CHECKING:
+    from bot.authz import Authorizer
     from bot.github.client import GitHubApp, GitHubPort
     from bot.repo_config import ConfigStore
 
@@ -31,6 +32,9 @@ class Services:
     clock: Clock
     app_id: int
     app_slug: str
+    authz: Authorizer
+    # Signs the machine state in status comments (derived from the webhook secret).
+    state_key: bytes
 
 
 @dataclass(frozen=True)

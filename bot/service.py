@@ -10,6 +10,7 @@ from aiohttp import web
 from gidgethub import routing
 
 from bot.app import make_app
+from bot.authz import Authorizer
 from bot.clock import Clock, SystemClock
 from bot.dispatch import Dispatcher, Services
 from bot.github.client import GitHubApp, RetryPolicy
@@ -19,6 +20,7 @@ from bot.metrics import Metrics
 from bot.queue import WorkQueue
 from bot.repo_config import ConfigStore
 from bot.settings import Settings
+from bot.state import derive_key
 
 log = get_logger(__name__)
 
@@ -66,6 +68,8 @@ class Bot:
             clock=clock,
             app_id=settings.GITHUB_APP_ID,
             app_slug=settings.GITHUB_APP_SLUG,
+            authz=Authorizer(metrics=metrics, clock=clock),
+            state_key=derive_key(settings.webhook_secret),
         )
         dispatcher = Dispatcher(router or make_router(), services)
         queue = WorkQueue(

@@ -15,10 +15,14 @@ from hypothesis import strategies as st
 from bot.config import (
     CONFIG_PATH,
     DEFAULT_CONFIG,
+    DEFAULT_REQUIRED_FIELDS,
+    FORM_KINDS,
+    INTAKE_FIELDS,
     MAX_CONFIG_BYTES,
     ConfigError,
     ConfigProblem,
     Duration,
+    KeywordRules,
     LineConfig,
     Phase,
     RepoConfig,
@@ -119,9 +123,59 @@ def test_defaults_are_the_documented_ones() -> None:
     assert config.checks.required == ()
 
 
+def test_intake_defaults_are_no_keywords_and_the_built_in_required_fields() -> None:
+    intake = RepoConfig().intake
+
+    assert dict(intake.keywords) == {}
+    assert {kind: intake.required.for_kind(kind) for kind in FORM_KINDS} == (
+        DEFAULT_REQUIRED_FIELDS
+    )
+    assert set(DEFAULT_REQUIRED_FIELDS["bug"]) <= set(INTAKE_FIELDS)
+
+
+def test_intake_section_gives_keyword_rules_and_required_fields() -> None:
+    config = parse_repo_config(
+        "intake:\n"
+        "  keywords:\n"
+        '    data-loss: ["data   loss", corrupt]\n'
+        "    security: [exploit]\n"
+        "  required:\n"
+        "    bug: [description, reproduction, description]\n"
+        "    backport: []\n"
+    )
+    intake = config.intake
+
+    assert list(intake.keywords.items()) == [
+        ("data-loss", ("data loss", "corrupt")),
+        ("security", ("exploit",)),
+    ]
+    assert intake.required.for_kind("bug") == ("description", "reproduction")
+    assert intake.required.for_kind("backport") == ()
+    assert intake.required.for_kind("security") == DEFAULT_REQUIRED_FIELDS["security"]
+    assert config == RepoConfig.model_validate(
+        {
+            "intake": {
+                "keywords": {"data-loss": ["data loss", "corrupt"], "security": ["exploit"]},
+                "required": {"bug": ["description", "reproduction"], "backport": []},
+            }
+        }
+    )
+
+
+def test_keyword_rules_are_hashable_and_compare_by_content() -> None:
+    first = RepoConfig.model_validate({"intake": {"keywords": {"a": ["x"], "b": ["y"]}}})
+    second = RepoConfig.model_validate({"intake": {"keywords": {"b": ["y"], "a": ["x"]}}})
+
+    assert first == second
+    assert hash(first) == hash(second)
+    assert first.intake.keywords == KeywordRules({"a": ["x"], "b": ["y"]})
+    assert first.model_dump()["intake"]["keywords"] == {"a": ("x",), "b": ("y",)}
+
+
 def test_a_key_with_nothing_after_it_means_its_default() -> None:
     config = parse_repo_config("lines:\nroles:\n  qa:\nsla:\n  triage:\nchecks:\n  required:\n")
     assert config == RepoConfig()
+    assert parse_repo_config("intake:\n  keywords:\n  required:\n    bug:\n") == RepoConfig()
 
 
 def test_partial_sections_keep_the_other_defaults() -> None:
@@ -186,11 +240,16 @@ def test_bad_durations_are_rejected(text: str) -> None:
 P = CONFIG_PATH
 ROLE = 'expected a team "@org/team-slug" or a GitHub login'
 LOGIN_RULE = "1-39 letters, digits or hyphens, not starting with a hyphen"
+LABEL = "a label name of 1-50 characters without commas"
+FIELDS = (
+    "description, reproduction, logs, environment, python-version, package-versions, "
+    "affected-versions, severity, cve, test-case, fix"
+)
 
 INVALID = [
     pytest.param(
         "lines: []\nslas: {}\n",
-        f'{P}:2: slas: unknown key "slas"; expected one of: lines, roles, sla, checks',
+        f'{P}:2: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake',
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -358,13 +417,13 @@ INVALID = [
     ),
     pytest.param(
         "- lines\n- roles\n",
-        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks at the top "
+        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake at the top "
         "level, got a list",
         id="top-level-list",
     ),
     pytest.param(
         "just some text\n",
-        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks at the top "
+        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake at the top "
         'level, got "just some text"',
         id="top-level-scalar",
     ),
@@ -434,9 +493,71 @@ INVALID = [
     ),
     pytest.param(
         "base: &base {qa: []}\nroles:\n  <<: *base\n",
-        f'{P}:1: base: unknown key "base"; expected one of: lines, roles, sla, checks\n'
+        f'{P}:1: base: unknown key "base"; expected one of: lines, roles, sla, checks, intake\n'
         f"{P}:3: roles: merge keys (<<) are not supported; write the keys out in full",
         id="merge-key",
+    ),
+    pytest.param(
+        'intake:\n  keywords:\n    "data,loss": [corrupt]\n',
+        f'{P}:3: intake.keywords["data,loss"]: expected {LABEL}, got "data,loss"; '
+        "GitHub label names cannot contain commas",
+        id="keyword-label-with-comma",
+    ),
+    pytest.param(
+        "intake:\n  keywords:\n    " + "x" * 51 + ": [corrupt]\n",
+        f'{P}:3: intake.keywords.{"x" * 51}: expected {LABEL}, got "{"x" * 51}"; '
+        "it has 51 characters; GitHub allows at most 50",
+        id="keyword-label-too-long",
+    ),
+    pytest.param(
+        'intake:\n  keywords:\n    "  ": [corrupt]\n',
+        f'{P}:3: intake.keywords["  "]: expected {LABEL}, got "  "; the name is empty',
+        id="keyword-label-empty",
+    ),
+    pytest.param(
+        "intake:\n  keywords:\n    triage/backport: [urgent]\n",
+        f'{P}:3: intake.keywords["triage/backport"]: expected {LABEL}, got "triage/backport"; '
+        '"triage/backport" is managed by lts-bot itself; keyword rules may set "security", '
+        '"regression" or labels of your own',
+        id="keyword-label-owned-by-the-bot",
+    ),
+    pytest.param(
+        'intake:\n  keywords:\n    data-loss: ["", 404]\n',
+        f'{P}:3: intake.keywords.data-loss[0]: expected a word or phrase such as "data loss", '
+        'got ""; the entry is empty\n'
+        f'{P}:3: intake.keywords.data-loss[1]: expected a word or phrase such as "data loss", '
+        'got 404; write it in quotes: "404"',
+        id="bad-keywords",
+    ),
+    pytest.param(
+        "intake:\n  keywords:\n    data-loss: corrupt\n",
+        f'{P}:3: intake.keywords.data-loss: expected a list, got "corrupt"; '
+        'write it as a list: ["corrupt"]',
+        id="keywords-not-a-list",
+    ),
+    pytest.param(
+        "intake:\n  keywords: [crash]\n",
+        f"{P}:2: intake.keywords: expected a mapping, got a list",
+        id="keywords-not-a-mapping",
+    ),
+    pytest.param(
+        "intake:\n  required:\n    bug: [description, python_version, repro]\n",
+        f'{P}:3: intake.required.bug[1]: expected a ticket field name, got "python_version"; '
+        f'write "python-version"; the fields are: {FIELDS}\n'
+        f'{P}:3: intake.required.bug[2]: expected a ticket field name, got "repro"; '
+        f"the fields are: {FIELDS}",
+        id="unknown-required-field",
+    ),
+    pytest.param(
+        "intake:\n  required:\n    feature: [description]\n",
+        f'{P}:3: intake.required.feature: unknown key "feature"; '
+        "expected one of: bug, security, backport",
+        id="unknown-request-kind",
+    ),
+    pytest.param(
+        "intake:\n  labels: {}\n",
+        f'{P}:2: intake.labels: unknown key "labels"; expected one of: keywords, required',
+        id="unknown-intake-key",
     ),
 ]
 
@@ -574,7 +695,7 @@ def test_config_from_text_describes_absent_valid_and_invalid_files() -> None:
     assert invalid.config == RepoConfig()
     assert invalid.error is not None
     assert invalid.error.render() == (
-        f'{P}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks'
+        f'{P}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake'
     )
     assert not invalid.ok
 
@@ -594,17 +715,29 @@ def test_json_schema_uses_yaml_key_names_and_forbids_unknown_keys() -> None:
     defs = schema["$defs"]
 
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"lines", "roles", "sla", "checks"}
+    assert set(schema["properties"]) == {"lines", "roles", "sla", "checks", "intake"}
     assert "release-manager" in defs["RolesConfig"]["properties"]
     assert "eng-lead" in defs["RolesConfig"]["properties"]
     assert "release_manager" not in json.dumps(schema)
-    for name in ("RolesConfig", "LineConfig", "SlaConfig", "TriageSla", "ChecksConfig"):
+    for name in (
+        "RolesConfig",
+        "LineConfig",
+        "SlaConfig",
+        "TriageSla",
+        "ChecksConfig",
+        "IntakeConfig",
+        "IntakeRequired",
+    ):
         assert defs[name]["additionalProperties"] is False
     assert schema["additionalProperties"] is False
     assert defs["LineConfig"]["required"] == ["version", "eol"]
     assert defs["Phase"]["enum"] == ["maintenance", "security-only"]
     assert defs["TriageSla"]["properties"]["high"]["default"] == "24h"
     assert defs["SlaConfig"]["properties"]["plan"]["default"] == "3bd"
+    required = defs["IntakeRequired"]["properties"]["bug"]
+    assert required["items"]["enum"] == list(INTAKE_FIELDS)
+    assert required["default"] == list(DEFAULT_REQUIRED_FIELDS["bug"])
+    assert defs["IntakeConfig"]["properties"]["keywords"]["propertyNames"]["maxLength"] == 50
 
 
 def test_print_config_schema_prints_indented_json() -> None:
@@ -649,7 +782,7 @@ def test_check_config_prints_every_problem_with_the_given_path(tmp_path: Path) -
 
     assert check_config_file(path, out) == 1
     assert out.getvalue() == (
-        f'{path}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks\n'
+        f'{path}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake\n'
         f'{path}:3: sla.plan: expected a duration such as "24h" or "3bd", got 3; '
         'durations need a unit: use "4h" (hours) or "3bd" (business days)\n'
     )
@@ -678,6 +811,8 @@ def test_the_example_file_is_valid() -> None:
     assert [line.label for line in config.lines] == ["v1.4", "v1.3"]
     assert config.roles.members("release-manager") == (Role(org="acme", team="release"),)
     assert config.checks.required == ("ci / test", "ci / lint")
+    assert config.intake.keywords["data-loss"] == ("data loss", "corrupt", "corrupted")
+    assert "fix" in config.intake.required.for_kind("backport")
 
 
 def test_the_docs_describe_every_key() -> None:
