@@ -10,6 +10,7 @@ import secrets
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -127,22 +128,45 @@ REPO = "acme/widgets"
 CONFIG = ".github/lts.yml"
 VALID_CONFIG = """\
 lines:
-  - {version: "1.4", eol: 2027-06-30, phase: maintenance}
-  - {version: "1.3", eol: 2026-12-31, phase: security-only}
+  - {version: "1.4", eol: 2030-06-30, phase: maintenance}
+  - {version: "1.3", eol: 2029-12-31, phase: security-only}
 roles:
   qa: ["@acme/qa"]
   release-manager: ["@acme/release"]
 """
 ISSUE_BODY = """\
-### Affected versions
-1.4.2
+### Description
+The service crashes on start when its config file is empty.
 
-### What happened
-lts-bot-managed service crashes on start when the config file is empty.
+### Affected versions
+1.4.2, and 1.3.9 too
 
 ### Python version
 3.11.7
 """
+FILLED_IN = (
+    ISSUE_BODY
+    + """
+### Steps to reproduce
+1. touch empty.cfg
+2. widgets --config empty.cfg
+
+### Logs or traceback
+```
+Traceback (most recent call last):
+ValueError: empty config (CVE-2026-31337: the crash skips the auth check)
+```
+
+### Package versions
+widgets==1.4.2
+
+### Environment
+Debian 12
+
+### Severity
+critical
+"""
+)
 # Line 3 holds the mistake a maintainer makes most: an unquoted version.
 BROKEN_CONFIG = VALID_CONFIG.replace('version: "1.3"', "version: 1.30")
 
@@ -196,6 +220,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     try:
         sandbox.add_user("maintainer")
         sandbox.add_user("contributor")
+        sandbox.add_user("triager")
         async with aiohttp.ClientSession() as session:
             status, body = await _deliver(
                 session, sandbox.webhook_url, key, "ping", {"zen": "Keep it logically awesome."}
@@ -277,22 +302,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
                 again.status == 202 and answer == "duplicate" and len(runs) == 1,
             )
 
-            issue = await sandbox.open_issue(
-                REPO,
-                user="contributor",
-                title="Crash when parsing an empty config on 1.4",
-                body=ISSUE_BODY,
-            )
-            await sandbox.settle(bot)
-            opened = sandbox.deliveries_of("issues", "opened")[-1]
-            answer = json.loads(opened.response or "{}")
-            expect(
-                "contributor",
-                f"opens issue #{issue.number} ({issue.title!r})",
-                f"GitHub delivers issues.opened, signed; the bot answers HTTP {opened.status} "
-                f"{answer.get('status')} ({answer.get('reason', 'queued')})",
-                opened.status == 202,
-            )
+            await _play_triage(sandbox, bot, expect)
 
             status, body = await _deliver(
                 session, sandbox.webhook_url, key, "push", {}, signature="sha256=" + "0" * 64
@@ -330,6 +340,115 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     if not ok and not json_output:
         stream.write("\nService log:\n" + service_log.getvalue())
     return 0 if ok else 1
+
+
+async def _play_triage(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> None:
+    """Intake and triage of one ticket, from the contributor's and the triager's side."""
+    sandbox.set_permission(REPO, "triager", "triage")
+    issue = await sandbox.open_issue(
+        REPO, user="contributor", title="Crash on an empty config", body=ISSUE_BODY
+    )
+    await sandbox.settle(bot)
+    number = issue.number
+    labels = sandbox.labels_on(REPO, number)
+    ask = _bot_comment(sandbox, number, "<!-- lts-bot:needs-info -->")
+    missing = [
+        ln.strip("- *").split(":")[0].strip("* ") for ln in ask.splitlines() if ln.startswith("- ")
+    ]
+    expect(
+        "contributor",
+        f"opens #{number} with an incomplete report",
+        f"labels {labels}; one comment asks for: {', '.join(missing)}",
+        "needs-info" in labels and bool(missing),
+    )
+
+    await sandbox.edit_issue(REPO, number, user="contributor", body=FILLED_IN)
+    await sandbox.settle(bot)
+    labels = sandbox.labels_on(REPO, number)
+    asks = _bot_comments(sandbox, number, "<!-- lts-bot:needs-info -->")
+    expect(
+        "contributor",
+        "fills in the missing fields (the traceback names a CVE)",
+        f"labels {labels}; the same needs-info comment now says all is there",
+        "needs-info" not in labels and "security" in labels and len(asks) == 1,
+    )
+
+    await _say(
+        sandbox,
+        bot,
+        number,
+        "contributor",
+        "/severity critical",
+    )
+    replies = _replies(sandbox, number)
+    expect(
+        "contributor",
+        "tries /severity critical without the triage role",
+        replies[-1].splitlines()[0] if replies else "no answer",
+        bool(replies) and "triage role" in replies[-1],
+    )
+
+    comment = await _say(
+        sandbox,
+        bot,
+        number,
+        "triager",
+        "/severity critical\n/affects v1.4 v1.3\n"
+        "/check reproduced=yes exploit=no workaround=no api-change=no effort=small\n"
+        "/assign @triager",
+    )
+    labels = sandbox.labels_on(REPO, number)
+    reactions = [
+        r.content for c in sandbox.comments_on(REPO, number) if c.id == comment for r in c.reactions
+    ]
+    expect(
+        "triager",
+        "/severity critical, /affects v1.4 v1.3, /check ..., /assign @triager",
+        f"labels {labels}; reaction {reactions}",
+        "severity/critical" in labels and "affects/v1.3" in labels and reactions == ["+1"],
+    )
+
+    await _say(
+        sandbox, bot, number, "triager", "/triage backport security fix\n/backport v1.4 v1.3"
+    )
+    labels = sandbox.labels_on(REPO, number)
+    status = _bot_comment(sandbox, number, "<!-- lts-bot:status -->")
+    plan = [ln for ln in status.splitlines() if "lts/v1." in ln]
+    sla = next((ln for ln in status.splitlines() if "Triage" in ln and "UTC" in ln), "")
+    expect(
+        "triager",
+        "/triage backport security fix, /backport v1.4 v1.3",
+        f"labels {labels}; status comment plans {len(plan)} patch branches; SLA: "
+        + " ".join(sla.replace("|", " ").split()),
+        "backport/v1.4" in labels and "backport/v1.3" in labels and len(plan) >= 2,
+    )
+
+
+async def _say(sandbox: Sandbox, bot: Bot, number: int, who: str, body: str) -> int:
+    comment = await sandbox.comment(REPO, number, user=who, body=body)
+    await sandbox.settle(bot)
+    return comment.id
+
+
+def _bot_comments(sandbox: Sandbox, number: int, marker: str) -> list[str]:
+    return [
+        c.body
+        for c in sandbox.comments_on(REPO, number)
+        if c.user.login.endswith("[bot]") and c.body.startswith(marker)
+    ]
+
+
+def _bot_comment(sandbox: Sandbox, number: int, marker: str) -> str:
+    found = _bot_comments(sandbox, number, marker)
+    return found[0] if found else ""
+
+
+def _replies(sandbox: Sandbox, number: int) -> list[str]:
+    return [
+        c.body
+        for c in sandbox.comments_on(REPO, number)
+        if c.user.login.endswith("[bot]") and not c.body.startswith("<!-- lts-bot:")
+    ]
 
 
 def _metric_lines(text: str, name: str) -> list[str]:
