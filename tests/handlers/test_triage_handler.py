@@ -268,3 +268,42 @@ async def test_help_lists_the_commands_the_caller_may_run(repo: Sandbox, bot: Bo
     (reply,) = human_replies(repo, number)
     assert "/status" in reply
     assert "/severity" not in reply
+
+
+async def test_another_bots_comment_never_runs_a_command(repo: Sandbox, bot: Bot) -> None:
+    number = await open_issue(repo, bot)
+    repo.add_user("ci-helper[bot]")
+    repo.set_permission(REPO, "ci-helper[bot]", "admin")
+
+    await say(repo, bot, number, "ci-helper[bot]", "/severity critical")
+
+    assert not any(label.startswith("severity/") for label in repo.labels_on(REPO, number))
+    assert human_replies(repo, number) == []
+
+
+async def test_an_edited_comment_runs_only_its_new_command_lines(repo: Sandbox, bot: Bot) -> None:
+    number = await open_issue(repo, bot)
+    comment = await say(repo, bot, number, "tina", "/severity high")
+    await say(repo, bot, number, "tina", "/severity low")
+
+    await repo.edit_comment(REPO, comment, user="tina", body="/severity high\n/regression")
+    await repo.settle(bot)
+
+    state = state_of(repo, bot, number)
+    # The unchanged /severity high line is not run again: low (set later) stays.
+    assert state.severity == "low"
+    assert state.regression
+
+
+async def test_an_sla_pause_is_labelled_shown_and_resumed(repo: Sandbox, bot: Bot) -> None:
+    number = await open_issue(repo, bot)
+
+    await say(repo, bot, number, "tina", "/sla pause waiting for the reporter's logs")
+    assert "sla/paused" in repo.labels_on(REPO, number)
+    assert state_of(repo, bot, number).paused
+
+    await say(repo, bot, number, "tina", "/sla resume")
+    assert "sla/paused" not in repo.labels_on(REPO, number)
+    (pause,) = state_of(repo, bot, number).pauses
+    assert pause.reason == "waiting for the reporter's logs"
+    assert pause.end is not None
