@@ -15,11 +15,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.logs import configure_logging
 from bot.sandbox import Sandbox
+from bot.sandbox.cli import throwaway_app_key
 from bot.service import Bot
 from bot.settings import load_settings
 
@@ -87,15 +86,6 @@ class Timeline:
             for step in failed:
                 self.out.write(f"  FAILED: {step.actor} {step.action}: {step.result}\n")
         return not failed
-
-
-def _throwaway_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -178,7 +168,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     service_log = io.StringIO()
     configure_logging(fmt="console", stream=service_log)
     secret = secrets.token_hex(20)
-    pem = _throwaway_key()
+    pem = throwaway_app_key()
     sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret)
     settings = load_settings(
         {

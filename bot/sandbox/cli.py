@@ -20,7 +20,8 @@ APP_ID = 1
 REPO = "acme/widgets"
 
 
-def _new_key() -> str:
+def throwaway_app_key() -> str:
+    """A fresh RSA key in PEM, for an App that lives only as long as a sandbox."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(
         serialization.Encoding.PEM,
@@ -33,7 +34,7 @@ async def start_sandbox(
     *, port: int, webhook_url: str | None, state_dir: Path
 ) -> tuple[Sandbox, dict[str, str]]:
     """Start a seeded sandbox; return it and the environment that points lts-bot at it."""
-    pem = _new_key()
+    pem = throwaway_app_key()
     secret = secrets.token_hex(20)
     key_path = state_dir / "app.pem"
     key_path.write_text(pem)
