@@ -286,9 +286,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         # Bots never run commands, and an edit by someone else is not their command.
         return
     parsed = _commands_of(event, ctx.services.app_slug)
-    triage_commands = [c for c in parsed.commands if c.verb in triage.TRIAGE_VERBS]
-    errors = [e for e in parsed.errors if e.verb is None or e.verb in triage.TRIAGE_VERBS]
-    if not triage_commands and not errors:
+    if not triage.wants_comment(parsed):
         return
     ticket = await load_ticket(ctx, event.data)
     if ticket is None:
@@ -301,34 +299,24 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         )
         await save_ticket(ctx, ticket)
         return
-    roles = await _roles(ctx, ticket, login)
-    reaction: str | None = None
-    replies: list[str] = [f"@{login}, {error.message}" for error in errors]
-    for command in triage_commands:
-        outcome = triage.apply_command(
-            ticket.state,
-            command,
-            actor=login,
-            actor_roles=roles,
-            is_author=login == ticket.author,
-            config=ticket.config.config,
-            today=ticket.now.date(),
-            now=ticket.now,
-            kind=ticket.kind,
-        )
-        ticket.state = outcome.state
-        ticket.assign |= set(outcome.assign)
-        ticket.unassign |= set(outcome.unassign)
-        if outcome.reply:
-            replies.append(outcome.reply)
-        if outcome.reaction and reaction is None:
-            reaction = outcome.reaction
-    # A reply already tells the caller what happened; a reaction says "done" quietly.
-    if reaction and not replies:
-        ticket.reactions.append((comment_id, reaction))
-    if replies:
-        # One reply per comment, however many commands it held.
-        ticket.replies.append("\n\n".join(replies))
+    outcome = triage.apply_comment(
+        ticket.state,
+        parsed,
+        actor=login,
+        actor_roles=await _roles(ctx, ticket, login),
+        is_author=login == ticket.author,
+        config=ticket.config.config,
+        today=ticket.now.date(),
+        now=ticket.now,
+        kind=ticket.kind,
+    )
+    ticket.state = outcome.state
+    ticket.assign |= set(outcome.assign)
+    ticket.unassign |= set(outcome.unassign)
+    if outcome.reaction:
+        ticket.reactions.append((comment_id, outcome.reaction))
+    if outcome.reply:
+        ticket.replies.append(outcome.reply)
     await save_ticket(ctx, ticket)
 
 

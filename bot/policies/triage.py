@@ -47,6 +47,7 @@ from bot.commands import (
     CheckCommand,
     Command,
     HelpCommand,
+    ParseResult,
     RegressionCommand,
     RemoveAffectsCommand,
     RemoveBackportCommand,
@@ -643,6 +644,79 @@ def apply_command(
 
 
 # --- labels set by hand ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    """What one comment's commands come to: the new state and one answer for the caller.
+
+    A comment gets one reply at most, however many of its commands were refused or
+    malformed; a comment that only succeeded gets a reaction instead, so triage leaves no
+    comment noise.
+    """
+
+    state: TicketState
+    reply: str | None
+    reaction: Reaction | None
+    assign: tuple[str, ...]
+    unassign: tuple[str, ...]
+
+
+def wants_comment(parsed: ParseResult) -> bool:
+    """Whether a comment holds anything triage answers (so roles need looking up)."""
+    return any(c.verb in TRIAGE_VERBS for c in parsed.commands) or any(
+        e.verb is None or e.verb in TRIAGE_VERBS for e in parsed.errors
+    )
+
+
+def apply_comment(
+    state: TicketState,
+    parsed: ParseResult,
+    *,
+    actor: str,
+    actor_roles: frozenset[str],
+    is_author: bool,
+    config: RepoConfig,
+    today: date,
+    now: datetime,
+    kind: RequestKind = "bug",
+) -> CommentOutcome:
+    """Apply every triage command of one comment in order, and answer it once."""
+    replies = [
+        f"@{actor}, {error.message}"
+        for error in parsed.errors
+        if error.verb is None or error.verb in TRIAGE_VERBS
+    ]
+    reaction: Reaction | None = None
+    assign: list[str] = []
+    unassign: list[str] = []
+    for command in parsed.commands:
+        if command.verb not in TRIAGE_VERBS:
+            continue
+        outcome = apply_command(
+            state,
+            command,
+            actor=actor,
+            actor_roles=actor_roles,
+            is_author=is_author,
+            config=config,
+            today=today,
+            now=now,
+            kind=kind,
+        )
+        state = outcome.state
+        assign += [u for u in outcome.assign if u not in assign]
+        unassign += [u for u in outcome.unassign if u not in unassign]
+        if outcome.reply:
+            replies.append(outcome.reply)
+        reaction = reaction or outcome.reaction
+    return CommentOutcome(
+        state=state,
+        reply="\n\n".join(replies) if replies else None,
+        reaction=None if replies else reaction,
+        assign=tuple(assign),
+        unassign=tuple(unassign),
+    )
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from bot.commands import (
     parse_comment,
 )
 from bot.config import RepoConfig
+from bot.policies import triage
 from bot.policies.triage import (
     RISK_FORMULA,
     Outcome,
@@ -1078,3 +1079,43 @@ def test_label_diff_never_touches_labels_the_bot_does_not_own(
     folded = {n.casefold() for n in after}
     assert all(name.casefold() in folded for name in desired_labels(state))
     assert label_diff(after, state) == ((), ())
+
+
+def _comment(body: str, roles: frozenset[str]) -> triage.CommentOutcome:
+    from bot.commands import parse_comment
+
+    return triage.apply_comment(
+        TicketState(number=7),
+        parse_comment(body),
+        actor="tina",
+        actor_roles=roles,
+        is_author=False,
+        config=CONFIG,
+        today=TODAY,
+        now=NOW,
+    )
+
+
+def test_a_comment_that_only_succeeds_gets_a_reaction_and_no_reply() -> None:
+    out = _comment("/severity high\n/regression", frozenset({"triage"}))
+    assert (out.reaction, out.reply) == ("+1", None)
+    assert out.state.severity == "high"
+    assert out.state.regression
+
+
+def test_a_comment_with_any_refusal_gets_one_reply_and_keeps_what_succeeded() -> None:
+    out = _comment("/sevrity high\n/regression\n/affects v9.9", frozenset({"triage"}))
+    assert out.reaction is None
+    assert out.reply is not None
+    assert out.reply.count("@tina") == 1  # the typo's line; the refusal follows
+    assert "did you mean /severity" in out.reply
+    assert "v9.9" in out.reply
+    assert out.state.regression
+
+
+def test_a_comment_of_other_policies_commands_is_not_triage_business() -> None:
+    from bot.commands import parse_comment
+
+    assert not triage.wants_comment(parse_comment("/approve qa\n/hold"))
+    assert triage.wants_comment(parse_comment("/sevrity high"))
+    assert not triage.wants_comment(parse_comment("see /etc/hosts"))
