@@ -1119,3 +1119,14 @@ def test_a_comment_of_other_policies_commands_is_not_triage_business() -> None:
     assert not triage.wants_comment(parse_comment("/approve qa\n/hold"))
     assert triage.wants_comment(parse_comment("/sevrity high"))
     assert not triage.wants_comment(parse_comment("see /etc/hosts"))
+
+
+def test_docs_triage_md_is_generated_from_the_policy() -> None:
+    from pathlib import Path
+
+    from bot.policies import triage_doc
+
+    path = Path(__file__).parents[2] / "docs" / "triage.md"
+    assert path.read_text() == triage_doc.render(), (
+        "docs/triage.md is stale: run `python -m bot.policies.triage_doc > docs/triage.md`"
+    )
