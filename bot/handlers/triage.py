@@ -82,8 +82,13 @@ async def _timeline(ctx: Context, owner: str, repo: str, number: int) -> list[st
     return out
 
 
-async def load_ticket(ctx: Context, payload: dict[str, Any]) -> Ticket | None:
-    """Snapshot a ticket: config, labels, comments and its verified state (or a rebuild)."""
+async def load_ticket(
+    ctx: Context, payload: dict[str, Any], *, with_intake: bool = True
+) -> Ticket | None:
+    """Snapshot a ticket: config, labels, comments and its verified state (or a rebuild).
+
+    A rebuilt state runs intake again unless the caller is about to (`with_intake`).
+    """
     repository = payload["repository"]
     owner, repo = str(repository["full_name"]).split("/", 1)
     issue = payload["issue"]
@@ -121,7 +126,7 @@ async def load_ticket(ctx: Context, payload: dict[str, Any]) -> Ticket | None:
                 parsed.problem, number, labels, timeline, config=config.config, now=now
             )
             ctx.log.warning("status_comment_tampered", number=number, problem=parsed.problem)
-    return Ticket(
+    ticket = Ticket(
         owner=owner,
         repo=repo,
         number=number,
@@ -133,6 +138,10 @@ async def load_ticket(ctx: Context, payload: dict[str, Any]) -> Ticket | None:
         status_comment=status_comment,
         now=now,
     )
+    if with_intake and parsed.state is None and config.error is None:
+        # Labels alone cannot say which fields are missing: read the report again.
+        _apply_intake(ticket, actor=ctx.bot_login)
+    return ticket
 
 
 async def save_ticket(ctx: Context, ticket: Ticket) -> None:
@@ -199,7 +208,7 @@ async def _sync_needs_info(ctx: Context, ticket: Ticket) -> None:
     )
 
 
-def _apply_intake(ticket: Ticket) -> None:
+def _apply_intake(ticket: Ticket, *, actor: str) -> None:
     issue = ticket.issue
     result = intake.evaluate(
         str(issue.get("title") or ""), issue.get("body"), ticket.labels, ticket.config.config
@@ -208,7 +217,7 @@ def _apply_intake(ticket: Ticket) -> None:
     after = result.enrich(before)
     changed = _intake_changes(before, after)
     if changed:
-        after = after.with_audit(AuditEntry(ticket.now, ticket.author, "intake", changed))
+        after = after.with_audit(AuditEntry(ticket.now, actor, "intake", changed))
     ticket.state = after
     ticket.extra_labels |= set(result.extra_labels)
 
@@ -261,13 +270,13 @@ def _sender(event: sansio.Event) -> tuple[str, bool]:
 async def on_issue(event: sansio.Event, ctx: Context) -> None:
     if _is_pull_request(event.data["issue"]):
         return
-    ticket = await load_ticket(ctx, event.data)
+    ticket = await load_ticket(ctx, event.data, with_intake=False)
     if ticket is None or ticket.config.error is not None:
         # An invalid policy: report it in the status comment, decide nothing.
         if ticket is not None:
             await save_ticket(ctx, ticket)
         return
-    _apply_intake(ticket)
+    _apply_intake(ticket, actor=_sender(event)[0])
     await save_ticket(ctx, ticket)
 
 
