@@ -307,3 +307,21 @@ async def test_an_sla_pause_is_labelled_shown_and_resumed(repo: Sandbox, bot: Bo
     (pause,) = state_of(repo, bot, number).pauses
     assert pause.reason == "waiting for the reporter's logs"
     assert pause.end is not None
+
+
+async def test_a_forged_state_block_is_detected_and_the_state_rebuilt_from_labels(
+    repo: Sandbox, bot: Bot
+) -> None:
+    number = await open_issue(repo, bot)
+    await say(repo, bot, number, "tina", "/severity high\n/affects v1.4")
+    status = next(c for c in repo.comments_on(REPO, number) if c.body.startswith(MARKER))
+    # Changed behind the bot's back (no webhook): e.g. while the service was down.
+    status.body = status.body.replace("lts-bot:state v1 ", "lts-bot:state v1 eyJ2IjoxfQ")
+
+    await say(repo, bot, number, "tina", "/regression")
+
+    state = state_of(repo, bot, number)
+    assert state.severity == "high"
+    assert state.affects == ("1.4",)
+    assert state.regression
+    assert any(entry.action == "status comment rebuilt" for entry in state.audit)
