@@ -34,6 +34,7 @@ class Ticket:
     state: TicketState
     status_comment: apply.Comment | None
     now: datetime
+    delivery_id: str = ""
     extra_labels: set[str] = field(default_factory=set)
     reactions: list[tuple[int, str]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
@@ -137,6 +138,7 @@ async def load_ticket(
         state=ticket_state,
         status_comment=status_comment,
         now=now,
+        delivery_id=ctx.delivery.id,
     )
     if with_intake and parsed.state is None and config.error is None:
         # Labels alone cannot say which fields are missing: read the report again.
@@ -181,8 +183,15 @@ async def save_ticket(ctx: Context, ticket: Ticket) -> None:
     await _sync_needs_info(ctx, ticket)
     for comment_id, content in ticket.reactions:
         await apply.react(gh, owner, repo, comment_id, content)
-    for reply in ticket.replies:
-        await gh.post(f"/repos/{owner}/{repo}/issues/{number}/comments", {"body": reply})
+    for index, reply in enumerate(ticket.replies):
+        # A redelivery after a later failure must not answer twice: each reply carries
+        # the delivery that caused it, and one already there is not posted again.
+        marker = f"<!-- lts-bot:reply {ticket.delivery_id} {index} -->"
+        if any(c.author == ctx.bot_login and marker in c.body for c in ticket.comments):
+            continue
+        await gh.post(
+            f"/repos/{owner}/{repo}/issues/{number}/comments", {"body": f"{reply}\n\n{marker}"}
+        )
     await apply.set_assignees(gh, owner, repo, number, ticket.assign, ticket.unassign)
     ctx.log.info(
         "ticket_saved",

@@ -325,3 +325,26 @@ async def test_a_forged_state_block_is_detected_and_the_state_rebuilt_from_label
     assert state.affects == ("1.4",)
     assert state.regression
     assert any(entry.action == "status comment rebuilt" for entry in state.audit)
+
+
+async def test_a_redelivery_after_a_late_failure_does_not_answer_twice(
+    repo: Sandbox, bot: Bot
+) -> None:
+    number = await open_issue(repo, bot)
+    # The reply goes out, then assigning fails: the delivery is reported failed.
+    fault = repo.fail_next("POST", r"/assignees$", 502)
+    comment = await repo.comment(REPO, number, user="tina", body="/severity urgent\n/assign @tina")
+    await repo.settle(bot)
+    assert fault.hits == 1
+    assert len(human_replies(repo, number)) == 1
+    delivery = next(
+        d
+        for d in repo.deliveries_of("issue_comment", "created")
+        if d.payload["comment"]["id"] == comment.id
+    )
+
+    repo.redeliver(delivery.guid)
+    await repo.settle(bot)
+
+    assert len(human_replies(repo, number)) == 1
+    assert [a.login for a in repo.issue(REPO, number).assignees] == ["tina"]
