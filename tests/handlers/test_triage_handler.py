@@ -331,11 +331,13 @@ async def test_a_redelivery_after_a_late_failure_does_not_answer_twice(
     repo: Sandbox, bot: Bot
 ) -> None:
     number = await open_issue(repo, bot)
-    # The reply goes out, then assigning fails: the delivery is reported failed.
-    fault = repo.fail_next("POST", r"/assignees$", 502)
+    # The reply goes out, then assigning fails through every retry: the delivery is
+    # reported failed.
+    fault = repo.fail_next("POST", r"/assignees$", 502, times=5)
     comment = await repo.comment(REPO, number, user="tina", body="/severity urgent\n/assign @tina")
     await repo.settle(bot)
-    assert fault.hits == 1
+    assert fault.hits == 5
+    assert bot.services.metrics.deliveries.value("issue_comment", "failed") == 1
     assert len(human_replies(repo, number)) == 1
     delivery = next(
         d
