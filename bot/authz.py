@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 from urllib.parse import quote
 
@@ -119,18 +119,29 @@ class Authorizer:
         self._memberships.clear()
 
     async def roles_of(
-        self, gh: GitHubPort, owner: str, repo: str, login: str, roles: RolesConfig
+        self,
+        gh: GitHubPort,
+        owner: str,
+        repo: str,
+        login: str,
+        roles: RolesConfig,
+        *,
+        only: Collection[str] | None = None,
     ) -> frozenset[str]:
         """The roles `login` holds in `owner/repo` under `roles` (the repository's config).
 
         A role with entries is held by the logins listed and active members of the teams
-        listed; a role without is held from ROLE_DEFAULT_PERMISSION's level up.
+        listed; a role without is held from ROLE_DEFAULT_PERMISSION's level up. `only`
+        limits the question to the roles the caller will look at: each role can cost a
+        team-membership request, so asking about all six for every comment wastes calls.
         """
         if is_bot(login):
             return frozenset()
         held: set[str] = set()
         level: Level | None = None
         for role in ROLE_NAMES:
+            if only is not None and role not in only:
+                continue
             entries = roles.members(role)
             if not entries:
                 if level is None:

@@ -105,6 +105,17 @@ async def test_active_team_members_hold_their_teams_roles_and_others_do_not(
     assert calls(PERMISSION) == 0
 
 
+async def test_asking_about_some_roles_only_looks_those_up(
+    sandbox: Sandbox, gh: GitHubPort, authz: Authorizer
+) -> None:
+    calls = Calls(sandbox)
+    held = await authz.roles_of(gh, OWNER, NAME, "dave", TEAMS, only={"triage"})
+    assert held == frozenset()
+    assert calls(MEMBERSHIP) == 1
+    assert await authz.roles_of(gh, OWNER, NAME, "bob", TEAMS, only=set()) == frozenset()
+    assert calls.total() == 1
+
+
 async def test_a_pending_invitation_is_not_membership(
     sandbox: Sandbox, gh: GitHubPort, authz: Authorizer
 ) -> None:

@@ -253,9 +253,13 @@ def _intake_changes(before: TicketState, after: TicketState) -> str:
     return "; ".join(parts)
 
 
-async def _roles(ctx: Context, ticket: Ticket, login: str) -> frozenset[str]:
+async def _roles(
+    ctx: Context, ticket: Ticket, login: str, only: frozenset[str] | None
+) -> frozenset[str]:
+    if only is not None and not only:
+        return frozenset()
     return await ctx.services.authz.roles_of(
-        ctx.gh, ticket.owner, ticket.repo, login, ticket.config.config.roles
+        ctx.gh, ticket.owner, ticket.repo, login, ticket.config.config.roles, only=only
     )
 
 
@@ -321,7 +325,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         ticket.state,
         parsed,
         actor=login,
-        actor_roles=await _roles(ctx, ticket, login),
+        actor_roles=await _roles(ctx, ticket, login, triage.roles_needed(parsed)),
         is_author=login == ticket.author,
         config=ticket.config.config,
         today=ticket.now.date(),
@@ -374,7 +378,7 @@ async def on_label(event: sansio.Event, ctx: Context) -> None:
     ticket = await load_ticket(ctx, event.data)
     if ticket is None or ticket.config.error is not None:
         return
-    roles = await _roles(ctx, ticket, login)
+    roles = await _roles(ctx, ticket, login, triage.DECIDING_ROLES)
     outcome = triage.apply_label_change(
         ticket.state,
         label,

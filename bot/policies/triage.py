@@ -669,6 +669,24 @@ def wants_comment(parsed: ParseResult) -> bool:
     )
 
 
+# The roles triage decisions look at: who may run triage commands, and who may override
+# the deferral of feature requests.
+DECIDING_ROLES = frozenset({"triage", "release-manager"})
+
+
+def roles_needed(parsed: ParseResult) -> frozenset[str] | None:
+    """The roles worth looking up for this comment's author; None = all (for /help).
+
+    /status needs none; /help lists what the caller may run, so it needs them all.
+    """
+    verbs = {c.verb for c in parsed.commands if c.verb in TRIAGE_VERBS}
+    if "help" in verbs:
+        return None
+    if verbs - {"status"}:
+        return DECIDING_ROLES
+    return frozenset()
+
+
 def apply_comment(
     state: TicketState,
     parsed: ParseResult,

@@ -1130,3 +1130,20 @@ def test_docs_triage_md_is_generated_from_the_policy() -> None:
     assert path.read_text() == triage_doc.render(), (
         "docs/triage.md is stale: run `python -m bot.policies.triage_doc > docs/triage.md`"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "needed"),
+    [
+        ("/status", frozenset()),
+        ("/severity high\n/status", triage.DECIDING_ROLES),
+        ("/help", None),
+        ("/approve qa", frozenset()),
+    ],
+)
+def test_only_the_roles_a_comment_needs_are_looked_up(
+    body: str, needed: frozenset[str] | None
+) -> None:
+    from bot.commands import parse_comment
+
+    assert triage.roles_needed(parse_comment(body)) == needed
