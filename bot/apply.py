@@ -20,6 +20,7 @@ class Comment:
     id: int
     author: str
     body: str
+    created_at: str = ""
 
 
 def _issue(owner: str, repo: str, number: int) -> str:
@@ -29,7 +30,14 @@ def _issue(owner: str, repo: str, number: int) -> str:
 async def list_comments(gh: GitHubPort, owner: str, repo: str, number: int) -> list[Comment]:
     out: list[Comment] = []
     async for item in gh.iterate(_issue(owner, repo, number) + "/comments"):
-        out.append(Comment(int(item["id"]), str(item["user"]["login"]), str(item["body"] or "")))
+        out.append(
+            Comment(
+                int(item["id"]),
+                str(item["user"]["login"]),
+                str(item["body"] or ""),
+                str(item.get("created_at") or ""),
+            )
+        )
     return out
 
 

@@ -12,6 +12,7 @@ from gidgethub import routing, sansio
 from bot import apply, commands, state
 from bot.config import ConfigResult
 from bot.dispatch import Context
+from bot.handlers import gates
 from bot.policies import config_check, intake, triage
 from bot.ticket import AuditEntry, TicketState, is_owned_label
 
@@ -35,6 +36,7 @@ class Ticket:
     status_comment: apply.Comment | None
     now: datetime
     delivery_id: str = ""
+    config_default_branch: str = "main"
     extra_labels: set[str] = field(default_factory=set)
     reactions: list[tuple[int, str]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
@@ -139,6 +141,7 @@ async def load_ticket(
         status_comment=status_comment,
         now=now,
         delivery_id=ctx.delivery.id,
+        config_default_branch=str(repository.get("default_branch") or "main"),
     )
     if with_intake and parsed.state is None and config.error is None:
         # Labels alone cannot say which fields are missing: read the report again.
@@ -161,6 +164,7 @@ async def save_ticket(ctx: Context, ticket: Ticket) -> None:
     add_set = {label for label in add_set if label.casefold() not in have}
     remove_set = {label for label in remove_set if label.casefold() in have}
     await apply.change_labels(gh, owner, repo, number, add_set, remove_set)
+    changed_labels = add_set | remove_set
     notice = (
         config_check.config_error_notice(ticket.config.error)
         if ticket.config.error is not None
@@ -193,6 +197,10 @@ async def save_ticket(ctx: Context, ticket: Ticket) -> None:
             f"/repos/{owner}/{repo}/issues/{number}/comments", {"body": f"{reply}\n\n{marker}"}
         )
     await apply.set_assignees(gh, owner, repo, number, ticket.assign, ticket.unassign)
+    if any(gates.affects_gates(label) for label in changed_labels):
+        # Our own label changes come back as events the bot ignores: tell the gates here.
+        default = str(ticket.config_default_branch)
+        await gates.recompute_for_ticket(ctx, owner, repo, default, number)
     ctx.log.info(
         "ticket_saved",
         number=number,

@@ -1,0 +1,315 @@
+"""PR gates on LTS branches: recomputes the four lts/* check runs from current state."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import gidgethub
+from gidgethub import routing, sansio
+
+from bot import apply, commands, pr_state
+from bot.config import RepoConfig
+from bot.decisions import CheckRunDecision
+from bot.dispatch import Context
+from bot.policies import approvals, branches, commit_message, gate
+from bot.policies.approvals import Review, SignOff
+from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX
+
+router = routing.Router()
+
+FAST_TRACK_LABEL = "fast-track"
+GATE_VERBS = frozenset({"approve", "hold", "unhold"})
+_HUNK = re.compile(r"^@@ [^@]* @@", re.M)
+# PENDING reviews are drafts nobody else sees yet.
+_REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
+
+
+def _now(ctx: Context) -> datetime:
+    return datetime.fromtimestamp(ctx.services.clock.time(), tz=UTC)
+
+
+def _when(raw: object, default: datetime) -> datetime:
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return default
+
+
+async def _patch_id(ctx: Context, owner: str, repo: str, base: str, sha: str) -> str:
+    """A stable id of the change `sha` makes on top of `base` (hunk positions ignored).
+
+    A rebase that leaves the change as it was gives the same id, so sign-offs survive it.
+    """
+    data = await ctx.gh.get(f"/repos/{owner}/{repo}/compare/{base}...{sha}")
+    digest = hashlib.sha256()
+    for item in sorted(data.get("files") or [], key=lambda f: str(f.get("filename"))):
+        digest.update(str(item.get("filename")).encode())
+        digest.update(_HUNK.sub("@@", str(item.get("patch") or "")).encode())
+    return digest.hexdigest()
+
+
+async def _roles(
+    ctx: Context, owner: str, repo: str, logins: set[str], config: RepoConfig
+) -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for login in sorted(logins):
+        out[login] = await ctx.services.authz.roles_of(ctx.gh, owner, repo, login, config.roles)
+    return out
+
+
+async def _ticket(
+    ctx: Context, owner: str, repo: str, number: int | None
+) -> branches.TicketSnapshot | None:
+    if number is None:
+        return None
+    try:
+        issue = await ctx.gh.get(f"/repos/{owner}/{repo}/issues/{number}")
+    except gidgethub.BadRequest as exc:
+        if exc.status_code not in (404, 410):
+            raise
+        return branches.TicketSnapshot(number=number, exists=False)
+    return branches.TicketSnapshot(
+        number=number,
+        exists=True,
+        is_pull_request=bool(issue.get("pull_request")),
+        labels=tuple(apply.labels_of(issue)),
+    )
+
+
+async def _ci(
+    ctx: Context, owner: str, repo: str, sha: str, names: tuple[str, ...]
+) -> dict[str, Any]:
+    latest: dict[str, Any] = {}
+    async for run in ctx.gh.iterate(
+        f"/repos/{owner}/{repo}/commits/{sha}/check-runs", iterable_key="check_runs"
+    ):
+        name = str(run.get("name"))
+        if name in names and name not in latest:
+            latest[name] = "pending" if run.get("status") != "completed" else run.get("conclusion")
+    return {name: latest.get(name) for name in names}
+
+
+async def recompute(ctx: Context, owner: str, repo: str, number: int, default_branch: str) -> None:
+    """Read the pull request as it is now and rewrite the lts/* check runs that changed."""
+    gh = ctx.gh
+    result = await ctx.services.configs.load(gh, owner, repo, default_branch)
+    config = result.config
+    try:
+        pr = await gh.get(f"/repos/{owner}/{repo}/pulls/{number}")
+    except gidgethub.BadRequest as exc:
+        if exc.status_code not in (404, 410):
+            raise
+        # A check run can name a PR of another repository, or one gone since.
+        ctx.log.info("pull_request_gone", number=number)
+        return
+    base_ref = str(pr["base"]["ref"])
+    line = branches.base_line(base_ref, config)
+    if line is None or result.error is not None or pr.get("state") != "open":
+        # Not an LTS branch (or a closed PR, or a broken policy reported by lts/config).
+        return
+    head_sha = str(pr["head"]["sha"])
+    head_ref = str(pr["head"]["ref"])
+    author = str(pr["user"]["login"])
+    now = _now(ctx)
+    ticket = await _ticket(ctx, owner, repo, branches.ticket_number(head_ref))
+    branch = branches.evaluate(branches.BranchSnapshot(base_ref, head_ref, ticket), config)
+
+    commits: list[commit_message.CommitInfo] = []
+    commit_authors: set[str] = set()
+    async for item in gh.iterate(f"/repos/{owner}/{repo}/pulls/{number}/commits"):
+        commits.append(
+            commit_message.CommitInfo(
+                str(item["sha"]), str(item["commit"]["message"]), len(item.get("parents") or [])
+            )
+        )
+        if isinstance(item.get("author"), dict):
+            commit_authors.add(str(item["author"]["login"]))
+    repo_url = str(pr.get("base", {}).get("repo", {}).get("html_url") or "")
+    messages = commit_message.evaluate(
+        commits,
+        ticket=ticket.number if ticket else None,
+        base_version=line.version,
+        repo_url=repo_url,
+        config=config,
+    )
+
+    reviews = [
+        Review(
+            str(r["user"]["login"]),
+            cast(approvals.ReviewState, r["state"]),
+            str(r.get("commit_id") or ""),
+            _when(r.get("submitted_at"), now),
+            str(r.get("body") or ""),
+        )
+        async for r in gh.iterate(f"/repos/{owner}/{repo}/pulls/{number}/reviews")
+        if isinstance(r.get("user"), dict) and r.get("state") in _REVIEW_STATES
+    ]
+    comments = await apply.list_comments(gh, owner, repo, number)
+    record = apply.find_marked(comments, pr_state.MARKER, ctx.bot_login)
+    state = (
+        pr_state.decode(record.body, ctx.services.state_key, number) if record else None
+    ) or pr_state.PrState(number)
+    holds: list[gate.HoldEvent] = []
+    for comment in comments:
+        if comment.author.endswith("[bot]"):
+            continue
+        at = _when(comment.created_at, now)
+        parsed = commands.parse_comment(comment.body, app_slug=ctx.services.app_slug)
+        for command in parsed.commands:
+            if isinstance(command, commands.HoldCommand | commands.UnholdCommand):
+                holds.append(gate.HoldEvent(comment.author, at, command))
+            elif (
+                isinstance(command, commands.ApproveCommand)
+                and comment.id not in state.seen_comments
+            ):
+                # Bound to the head this comment saw: the one current when it is read.
+                state = replace(
+                    state,
+                    sign_offs=(
+                        *state.sign_offs,
+                        SignOff(comment.author, command.role, head_sha, at, command.cancel),
+                    ),
+                )
+        if comment.id not in state.seen_comments and any(
+            c.verb in GATE_VERBS for c in parsed.commands
+        ):
+            state = replace(state, seen_comments=(*state.seen_comments, comment.id))
+
+    people = {r.author for r in reviews} | {s.actor for s in state.sign_offs}
+    people |= {h.actor for h in holds}
+    roles_of = await _roles(ctx, owner, repo, people, config)
+    base_sha = str(pr["base"]["sha"])
+    patch_ids: dict[str, str] = {}
+    other_shas = {s.sha for s in state.sign_offs} | {r.commit_sha for r in reviews}
+    if other_shas - {head_sha, ""}:
+        patch_ids[head_sha] = await _patch_id(ctx, owner, repo, base_sha, head_sha)
+        for sha in sorted(other_shas - {head_sha, ""}):
+            patch_ids[sha] = await _patch_id(ctx, owner, repo, base_sha, sha)
+    labels = set(apply.labels_of(pr)) | set(ticket.labels if ticket else ())
+    approval = approvals.evaluate(
+        approvals.ApprovalSnapshot(
+            pr_author=author,
+            head_sha=head_sha,
+            commit_authors=frozenset(commit_authors),
+            patch_ids=patch_ids,
+            reviews=reviews,
+            sign_offs=state.sign_offs,
+            roles_of=roles_of,
+            security=SECURITY_LABEL in labels,
+            fast_track=FAST_TRACK_LABEL in labels,
+        ),
+        config,
+    )
+    ci = await _ci(ctx, owner, repo, head_sha, tuple(config.checks.required))
+    triaged = ticket is not None and {
+        TRIAGE_PREFIX + "backport",
+        BACKPORT_PREFIX + line.label,
+    } <= set(ticket.labels)
+    verdict = gate.evaluate(
+        gate.GateSnapshot(
+            branch_name=branch.conclusion,
+            commit_message=messages.conclusion,
+            approvals=approval.decision.conclusion,
+            required_checks=ci,
+            ticket_triaged_for_line=triaged,
+            ticket_number=ticket.number if ticket else None,
+            line_version=line.version,
+            hold=gate.hold_state(holds, roles_of),
+        )
+    )
+    if state.sign_offs or record is not None:
+        body = pr_state.render(state, ctx.services.state_key)
+        await apply.upsert_comment(gh, owner, repo, number, body, existing=record)
+    outcomes = {}
+    decision: CheckRunDecision
+    for decision in (branch, messages, approval.decision, verdict):
+        _, outcomes[decision.name] = await gh.upsert_check_run(
+            owner, repo, head_sha, decision, app_id=ctx.services.app_id
+        )
+    ctx.log.info("gates_recomputed", number=number, head=head_sha[:7], check_runs=outcomes)
+
+
+def _pr_key(payload: dict[str, Any]) -> tuple[str, str, str]:
+    repository = payload["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
+    return owner, repo, str(repository.get("default_branch") or "main")
+
+
+@router.register("pull_request", action="opened")
+@router.register("pull_request", action="reopened")
+@router.register("pull_request", action="synchronize")
+@router.register("pull_request", action="edited")
+@router.register("pull_request", action="labeled")
+@router.register("pull_request", action="unlabeled")
+@router.register("pull_request", action="ready_for_review")
+@router.register("pull_request_review", action="submitted")
+@router.register("pull_request_review", action="dismissed")
+@router.register("pull_request_review", action="edited")
+async def on_pull_request(event: sansio.Event, ctx: Context) -> None:
+    owner, repo, default = _pr_key(event.data)
+    await recompute(ctx, owner, repo, int(event.data["pull_request"]["number"]), default)
+
+
+@router.register("issue_comment", action="created")
+@router.register("issue_comment", action="edited")
+async def on_pr_comment(event: sansio.Event, ctx: Context) -> None:
+    issue = event.data["issue"]
+    if not issue.get("pull_request"):
+        return
+    body = str(event.data["comment"].get("body") or "")
+    parsed = commands.parse_comment(body, app_slug=ctx.services.app_slug)
+    if not any(c.verb in GATE_VERBS for c in parsed.commands):
+        return
+    owner, repo, default = _pr_key(event.data)
+    await recompute(ctx, owner, repo, int(issue["number"]), default)
+
+
+@router.register("check_run", action="completed")
+@router.register("check_run", action="rerequested")
+@router.register("check_suite", action="completed")
+async def on_check(event: sansio.Event, ctx: Context) -> None:
+    obj = event.data.get("check_run") or event.data.get("check_suite") or {}
+    owner, repo, default = _pr_key(event.data)
+    numbers = {int(p["number"]) for p in obj.get("pull_requests") or [] if "number" in p}
+    if not numbers:
+        # Fork PRs are not listed on check runs: find open PRs with this head.
+        sha = obj.get("head_sha")
+        async for pr in ctx.gh.iterate(f"/repos/{owner}/{repo}/pulls", params={"state": "open"}):
+            if pr["head"]["sha"] == sha:
+                numbers.add(int(pr["number"]))
+    for number in sorted(numbers):
+        await recompute(ctx, owner, repo, number, default)
+
+
+def affects_gates(label: str) -> bool:
+    """Whether a ticket label is one the gate reads (its decision, targets, security)."""
+    return label.startswith((TRIAGE_PREFIX, BACKPORT_PREFIX)) or label == SECURITY_LABEL
+
+
+async def recompute_for_ticket(
+    ctx: Context, owner: str, repo: str, default_branch: str, ticket: int
+) -> None:
+    """Judge again every open patch PR of a ticket whose triage changed."""
+    async for pr in ctx.gh.iterate(f"/repos/{owner}/{repo}/pulls", params={"state": "open"}):
+        if branches.ticket_number(str(pr["head"]["ref"])) == ticket:
+            await recompute(ctx, owner, repo, int(pr["number"]), default_branch)
+
+
+@router.register("issues", action="labeled")
+@router.register("issues", action="unlabeled")
+async def on_ticket_label(event: sansio.Event, ctx: Context) -> None:
+    """A person changed a ticket's triage labels: its open patch PRs are judged again.
+
+    The bot's own label changes do not come back as events it handles; the triage
+    handler calls recompute_for_ticket itself after changing them.
+    """
+    if event.data["issue"].get("pull_request"):
+        return
+    if not affects_gates(str((event.data.get("label") or {}).get("name", ""))):
+        return
+    owner, repo, default = _pr_key(event.data)
+    await recompute_for_ticket(ctx, owner, repo, default, int(event.data["issue"]["number"]))
