@@ -12,17 +12,19 @@ import gidgethub
 from gidgethub import routing, sansio
 
 from bot import apply, commands, pr_state
+from bot.authz import describe
 from bot.config import RepoConfig
 from bot.decisions import CheckRunDecision
 from bot.dispatch import Context
 from bot.policies import approvals, branches, commit_message, gate
 from bot.policies.approvals import Review, SignOff
-from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX
+from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
 
 router = routing.Router()
 
 FAST_TRACK_LABEL = "fast-track"
-GATE_VERBS = frozenset({"approve", "hold", "unhold"})
+GATE_VERBS = frozenset({"approve", "hold", "unhold", "fast-track"})
+AUDIT_LABEL = "lts/audit"
 _HUNK = re.compile(r"^@@ [^@]* @@", re.M)
 # PENDING reviews are drafts nobody else sees yet.
 _REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
@@ -154,6 +156,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         pr_state.decode(record.body, ctx.services.state_key, number) if record else None
     ) or pr_state.PrState(number)
     holds: list[gate.HoldEvent] = []
+    fast_tracks: list[tuple[apply.Comment, commands.FastTrackCommand, bool]] = []
     for comment in comments:
         if comment.author.endswith("[bot]"):
             continue
@@ -162,6 +165,8 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         for command in parsed.commands:
             if isinstance(command, commands.HoldCommand | commands.UnholdCommand):
                 holds.append(gate.HoldEvent(comment.author, at, command))
+            elif isinstance(command, commands.FastTrackCommand):
+                fast_tracks.append((comment, command, comment.id not in state.seen_comments))
             elif (
                 isinstance(command, commands.ApproveCommand)
                 and comment.id not in state.seen_comments
@@ -180,8 +185,11 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             state = replace(state, seen_comments=(*state.seen_comments, comment.id))
 
     people = {r.author for r in reviews} | {s.actor for s in state.sign_offs}
-    people |= {h.actor for h in holds}
+    people |= {h.actor for h in holds} | {c.author for c, _, _ in fast_tracks}
     roles_of = await _roles(ctx, owner, repo, people, config)
+    # Only an eng lead's /fast-track switches the matrix; the label just shows it.
+    granted = [(c, cmd, new) for c, cmd, new in fast_tracks if "eng-lead" in roles_of[c.author]]
+    fast_track = granted[-1] if granted else None
     base_sha = str(pr["base"]["sha"])
     patch_ids: dict[str, str] = {}
     other_shas = {s.sha for s in state.sign_offs} | {r.commit_sha for r in reviews}
@@ -200,7 +208,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             sign_offs=state.sign_offs,
             roles_of=roles_of,
             security=SECURITY_LABEL in labels,
-            fast_track=FAST_TRACK_LABEL in labels,
+            fast_track=fast_track is not None,
         ),
         config,
     )
@@ -221,9 +229,28 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             hold=gate.hold_state(holds, roles_of),
         )
     )
-    if state.sign_offs or record is not None:
+    if state.sign_offs or record is not None or fast_tracks:
         body = pr_state.render(state, ctx.services.state_key)
         await apply.upsert_comment(gh, owner, repo, number, body, existing=record)
+    pr_labels = set(apply.labels_of(pr))
+    if (fast_track is not None) != (FAST_TRACK_LABEL in pr_labels):
+        add = {FAST_TRACK_LABEL} if fast_track is not None else set()
+        await apply.change_labels(gh, owner, repo, number, add, {FAST_TRACK_LABEL} - add)
+    for comment, command, new in fast_tracks:
+        if not new:
+            continue
+        if fast_track is not None and comment is fast_track[0]:
+            await _record_fast_track(ctx, owner, repo, default_branch, ticket, comment, command)
+        elif "eng-lead" not in roles_of[comment.author]:
+            # Recorded as seen above before this reply, so it is answered once.
+            await gh.post(
+                f"/repos/{owner}/{repo}/issues/{number}/comments",
+                {
+                    "body": f"@{comment.author}, only an eng lead can use /fast-track "
+                    f"({describe('eng-lead', config.roles)}); the normal approval matrix "
+                    "still applies."
+                },
+            )
     outcomes = {}
     decision: CheckRunDecision
     for decision in (branch, messages, approval.decision, verdict):
@@ -231,6 +258,33 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             owner, repo, head_sha, decision, app_id=ctx.services.app_id
         )
     ctx.log.info("gates_recomputed", number=number, head=head_sha[:7], check_runs=outcomes)
+
+
+async def _record_fast_track(
+    ctx: Context,
+    owner: str,
+    repo: str,
+    default_branch: str,
+    ticket: branches.TicketSnapshot | None,
+    comment: apply.Comment,
+    command: commands.FastTrackCommand,
+) -> None:
+    """Put the fast-track in the ticket's audit trail, as the seed asks."""
+    if ticket is None or not ticket.exists or ticket.is_pull_request:
+        return
+    from bot.handlers import triage as tickets  # the triage handler imports this module
+
+    payload = {
+        "repository": {"full_name": f"{owner}/{repo}", "default_branch": default_branch},
+        "issue": {"number": ticket.number},
+    }
+    loaded = await tickets.load_ticket(ctx, payload)
+    if loaded is None:
+        return
+    loaded.state = loaded.state.with_audit(
+        AuditEntry(loaded.now, comment.author, "fast-track", command.reason)
+    )
+    await tickets.save_ticket(ctx, loaded)
 
 
 def _pr_key(payload: dict[str, Any]) -> tuple[str, str, str]:
@@ -266,6 +320,59 @@ async def on_pr_comment(event: sansio.Event, ctx: Context) -> None:
         return
     owner, repo, default = _pr_key(event.data)
     await recompute(ctx, owner, repo, int(issue["number"]), default)
+
+
+@router.register("pull_request", action="closed")
+async def on_merged(event: sansio.Event, ctx: Context) -> None:
+    """A fast-tracked PR merged: open its post-facto audit issue (once)."""
+    pr = event.data["pull_request"]
+    labels = set(apply.labels_of(pr))
+    if not pr.get("merged") or FAST_TRACK_LABEL not in labels:
+        return
+    owner, repo, _ = _pr_key(event.data)
+    number = int(pr["number"])
+    marker = f"<!-- lts-bot:fast-track-audit pr={number} -->"
+    gh = ctx.gh
+    async for issue in gh.iterate(
+        f"/repos/{owner}/{repo}/issues", params={"labels": AUDIT_LABEL, "state": "all"}
+    ):
+        if marker in str(issue.get("body") or ""):
+            return
+    comments = await apply.list_comments(gh, owner, repo, number)
+    lines = [
+        f"- {c.created_at or '?'} `{c.author}`: {c.body.splitlines()[0][:120] if c.body else ''}"
+        for c in comments
+        if not c.author.endswith("[bot]")
+    ]
+    who = [c.author for c in comments if c.body.lstrip().lower().startswith("/fast-track")]
+    body = "\n".join(
+        [
+            marker,
+            f"#{number} was merged on the emergency fast-track. The LTS process requires a "
+            "post-facto audit and a postmortem.",
+            "",
+            "### Timeline",
+            *lines,
+            f"- {pr.get('merged_at')}: merged as `{str(pr.get('merge_commit_sha'))[:7]}`",
+            "",
+            "### Postmortem checklist",
+            "- [ ] Gather the timeline from the ticket and the logs",
+            "- [ ] Identify the root cause and contributing factors",
+            "- [ ] Review what the fast-track skipped (QA, extended tests) and run it now",
+            "- [ ] Document corrective actions (tests, process, automation)",
+            "- [ ] Assign owners and deadlines for the follow-ups",
+            "- [ ] Share the postmortem and update the runbooks",
+        ]
+    )
+    await gh.post(
+        f"/repos/{owner}/{repo}/issues",
+        {
+            "title": f"Post-facto audit: #{number} {pr.get('title', '')}"[:250],
+            "body": body,
+            "labels": [AUDIT_LABEL],
+            "assignees": who[-1:],
+        },
+    )
 
 
 @router.register("check_run", action="completed")

@@ -16,6 +16,7 @@ lines:
 roles:
   qa: ["@acme/qa"]
   release-manager: ["@acme/release"]
+  eng-lead: ["@acme/leads"]
 checks:
   required: ["ci/test"]
 """
@@ -33,12 +34,14 @@ async def world(sandbox: Sandbox, bot: Bot) -> Sandbox:
         ("quinn", "read"),
         ("rel", "read"),
         ("tina", "triage"),
+        ("erin", "read"),
     ):
         if login != "alice":
             sandbox.add_user(login)
         sandbox.set_permission(REPO, login, role)
     sandbox.add_team("acme", "qa", ["quinn"])
     sandbox.add_team("acme", "release", ["rel"])
+    sandbox.add_team("acme", "leads", ["erin"])
     sandbox.install([REPO])
     await sandbox.create_branch(REPO, "release-lts/v1.4", from_ref="main", user="alice")
     await sandbox.open_issue(REPO, user="alice", title="Crash", body="crash")
@@ -168,3 +171,54 @@ async def test_recomputing_twice_rewrites_nothing(world: Sandbox, bot: Bot) -> N
         if c.method in ("POST", "PATCH") and "check-runs" in c.path
     ]
     assert writes == []
+
+
+async def test_fast_track_by_an_eng_lead_switches_the_matrix_and_opens_an_audit_on_merge(
+    world: Sandbox, bot: Bot
+) -> None:
+    number, head = await open_patch_pr(world, bot)
+
+    await world.comment(REPO, number, user="tina", body="/fast-track it is on fire")
+    await world.settle(bot)
+    assert "fast-track" not in world.labels_on(REPO, number)
+    refusals = [c.body for c in world.comments_on(REPO, number) if "only an eng lead" in c.body]
+    assert len(refusals) == 1
+
+    await world.comment(REPO, number, user="erin", body="/fast-track actively exploited")
+    await world.comment(REPO, number, user="erin", body="/approve eng-lead")
+    await world.comment(REPO, number, user="rel", body="/approve release-manager")
+    await world.complete_check(REPO, head, "ci/test", "success")
+    await world.settle(bot)
+
+    assert "fast-track" in world.labels_on(REPO, number)
+    assert conclusions(world, head)["lts/approvals"] == "success"
+    assert conclusions(world, head)["lts/gate"] == "success"
+    ticket = next(c for c in world.comments_on(REPO, 1) if c.body.startswith("<!-- lts-bot:status"))
+    assert "fast-track" in ticket.body
+    assert len([c for c in world.comments_on(REPO, number) if "only an eng lead" in c.body]) == 1
+
+    await world.merge_pr(REPO, number, method="squash", user="rel")
+    await world.settle(bot)
+    closed = next(
+        d
+        for d in world.deliveries_of("pull_request", "closed")
+        if d.payload["pull_request"]["number"] == number
+    )
+    world.redeliver(closed.guid)
+    await world.settle(bot)
+
+    audits = [
+        n for n in range(1, 50) if _exists(world, n) and "lts/audit" in world.labels_on(REPO, n)
+    ]
+    assert len(audits) == 1
+    audit = world.issue(REPO, audits[0])
+    assert [a.login for a in audit.assignees] == ["erin"]
+    assert "Postmortem checklist" in (audit.body or "")
+
+
+def _exists(world: Sandbox, number: int) -> bool:
+    try:
+        world.issue(REPO, number)
+    except (KeyError, LookupError):
+        return False
+    return True
