@@ -293,6 +293,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
             )
 
             await _play_triage(sandbox, bot, expect)
+            await _play_gates(sandbox, bot, expect)
 
             status, body = await _deliver(
                 session, sandbox.webhook_url, key, "push", {}, signature="sha256=" + "0" * 64
@@ -412,6 +413,79 @@ async def _play_triage(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) 
         + " ".join(sla.replace("|", " ").split()),
         "backport/v1.4" in labels and "backport/v1.3" in labels and len(plan) >= 2,
     )
+
+
+PATCH_MESSAGE = """\
+Fix the crash on an empty config (#1)
+
+Changelog: Fix a crash on an empty config (CVE-2026-31337)
+Backport to v1.4
+"""
+
+
+async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> None:
+    """The patch PR into release-lts/v1.4: the four checks, approvals, the gate."""
+    for login in ("reviewer", "qa", "release-manager"):
+        sandbox.add_user(login)
+    sandbox.set_permission(REPO, "reviewer", "write")
+    sandbox.set_permission(REPO, "maintainer", "maintain")
+    sandbox.add_team("acme", "qa", ["qa"])
+    sandbox.add_team("acme", "release", ["release-manager"])
+    await sandbox.create_branch(REPO, "release-lts/v1.4", from_ref="main", user="maintainer")
+    pushed = await sandbox.push_commits(
+        REPO,
+        "lts/v1.4/issue-1",
+        {"src/config.py": "def load(text):\n    return text or {}\n"},
+        message=PATCH_MESSAGE,
+        author="contributor",
+        from_ref="release-lts/v1.4",
+    )
+    pr = await sandbox.open_pr(
+        REPO,
+        user="contributor",
+        head="lts/v1.4/issue-1",
+        base="release-lts/v1.4",
+        title="[v1.4] Fix the crash on an empty config",
+    )
+    await sandbox.settle(bot)
+    runs = _gate_runs(sandbox, pushed.after)
+    expect(
+        "contributor",
+        f"opens #{pr.number} from lts/v1.4/issue-1 into release-lts/v1.4",
+        "; ".join(f"{name} {conclusion}" for name, (conclusion, _) in runs.items()),
+        runs.get("lts/branch-name", ("",))[0] == "success"
+        and runs.get("lts/commit-message", ("",))[0] == "success"
+        and runs.get("lts/gate", ("",))[0] == "failure",
+    )
+    expect(
+        "reviewer",
+        "reads lts/approvals on the PR",
+        runs.get("lts/approvals", ("", ""))[1],
+        runs.get("lts/approvals", ("",))[0] == "failure",
+    )
+
+    await sandbox.review(REPO, pr.number, user="reviewer", state="APPROVE")
+    await sandbox.comment(REPO, pr.number, user="qa", body="/approve qa")
+    await sandbox.comment(REPO, pr.number, user="release-manager", body="/approve release-manager")
+    await sandbox.comment(REPO, pr.number, user="maintainer", body="/approve security")
+    await sandbox.settle(bot)
+    runs = _gate_runs(sandbox, pushed.after)
+    expect(
+        "reviewer, QA, release manager, security",
+        "approve, /approve qa, /approve release-manager, /approve security",
+        "; ".join(f"{name} {conclusion}" for name, (conclusion, _) in runs.items()),
+        runs.get("lts/approvals", ("",))[0] == "success"
+        and runs.get("lts/gate", ("",))[0] == "success",
+    )
+
+
+def _gate_runs(sandbox: Sandbox, sha: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for name in ("lts/branch-name", "lts/commit-message", "lts/approvals", "lts/gate"):
+        runs = sandbox.check_runs(REPO, sha, name=name)
+        if len(runs) == 1:
+            out[name] = (str(runs[0].conclusion), str(runs[0].output.get("title")))
+    return out
 
 
 async def _say(sandbox: Sandbox, bot: Bot, number: int, who: str, body: str) -> int:
