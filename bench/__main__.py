@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import ingest
+from bench import gates, ingest
 
 
 def main() -> None:
+    asyncio.run(gates.run())
     asyncio.run(ingest.run())
 
 

@@ -7,7 +7,7 @@ import base64
 import email.utils
 import random
 import re
-from collections.abc import AsyncGenerator, Iterator, Mapping, MutableMapping
+from collections.abc import AsyncGenerator, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -504,24 +504,35 @@ class GitHubPort:
         *,
         app_id: int | None = None,
         details_url: str | None = None,
+        known_runs: Sequence[Mapping[str, Any]] | None = None,
     ) -> tuple[int, UpsertOutcome]:
         """Make `decision` the completed check run on `head_sha`, changing only what differs.
 
         Creating is not idempotent, so the existing run is looked up first (only this App's,
-        when `app_id` is given) and edited in place.
+        when `app_id` is given) and edited in place. A caller that has just listed the
+        head's check runs passes them as `known_runs` and saves the lookup.
         """
         base = f"/repos/{_seg(owner)}/{_seg(repo)}"
-        existing: dict[str, Any] | None = None
-        runs = self.iterate(
-            f"{base}/commits/{_seg(head_sha)}/check-runs",
-            params={"check_name": decision.name, "filter": "latest"},
-            iterable_key="check_runs",
-        )
-        async with aclosing(runs):
-            async for run in runs:
-                if app_id is None or (run.get("app") or {}).get("id") == app_id:
-                    existing = run
-                    break
+        existing: Mapping[str, Any] | None = None
+
+        def ours(run: Mapping[str, Any]) -> bool:
+            return app_id is None or (run.get("app") or {}).get("id") == app_id
+
+        if known_runs is not None:
+            existing = next(
+                (r for r in known_runs if r.get("name") == decision.name and ours(r)), None
+            )
+        else:
+            runs = self.iterate(
+                f"{base}/commits/{_seg(head_sha)}/check-runs",
+                params={"check_name": decision.name, "filter": "latest"},
+                iterable_key="check_runs",
+            )
+            async with aclosing(runs):
+                async for run in runs:
+                    if ours(run):
+                        existing = run
+                        break
         body: dict[str, Any] = {
             "status": "completed",
             "conclusion": decision.conclusion,

@@ -82,13 +82,21 @@ async def _ticket(
     )
 
 
-async def _ci(
-    ctx: Context, owner: str, repo: str, sha: str, names: tuple[str, ...]
-) -> dict[str, Any]:
+async def _check_runs(ctx: Context, owner: str, repo: str, sha: str) -> list[dict[str, Any]]:
+    """Every check run on the head, CI's and our own, in one listing."""
+    return [
+        run
+        async for run in ctx.gh.iterate(
+            f"/repos/{owner}/{repo}/commits/{sha}/check-runs",
+            params={"filter": "latest"},
+            iterable_key="check_runs",
+        )
+    ]
+
+
+def _ci(runs: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
     latest: dict[str, Any] = {}
-    async for run in ctx.gh.iterate(
-        f"/repos/{owner}/{repo}/commits/{sha}/check-runs", iterable_key="check_runs"
-    ):
+    for run in runs:
         name = str(run.get("name"))
         if name in names and name not in latest:
             latest[name] = "pending" if run.get("status") != "completed" else run.get("conclusion")
@@ -212,7 +220,8 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         ),
         config,
     )
-    ci = await _ci(ctx, owner, repo, head_sha, tuple(config.checks.required))
+    runs = await _check_runs(ctx, owner, repo, head_sha)
+    ci = _ci(runs, tuple(config.checks.required))
     triaged = ticket is not None and {
         TRIAGE_PREFIX + "backport",
         BACKPORT_PREFIX + line.label,
@@ -255,7 +264,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
     decision: CheckRunDecision
     for decision in (branch, messages, approval.decision, verdict):
         _, outcomes[decision.name] = await gh.upsert_check_run(
-            owner, repo, head_sha, decision, app_id=ctx.services.app_id
+            owner, repo, head_sha, decision, app_id=ctx.services.app_id, known_runs=runs
         )
     ctx.log.info("gates_recomputed", number=number, head=head_sha[:7], check_runs=outcomes)
 
