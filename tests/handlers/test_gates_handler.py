@@ -222,3 +222,39 @@ def _exists(world: Sandbox, number: int) -> bool:
     except (KeyError, LookupError):
         return False
     return True
+
+
+async def test_a_rebase_that_keeps_the_patch_keeps_the_sign_offs(world: Sandbox, bot: Bot) -> None:
+    number, head = await open_patch_pr(world, bot)
+    await world.review(REPO, number, user="rita", state="APPROVE")
+    await world.comment(REPO, number, user="quinn", body="/approve qa")
+    await world.comment(REPO, number, user="rel", body="/approve release-manager")
+    await world.settle(bot)
+    assert conclusions(world, head)["lts/approvals"] == "success"
+
+    # The base moves on; the same change is replayed on top of it and force-pushed.
+    await world.push_commits(
+        REPO, "release-lts/v1.4", {"NEWS": "1.4.3\n"}, message="News", author="alice"
+    )
+    rebased = await world.push_commits(
+        REPO,
+        "rebase-tmp",
+        {"app.py": "x = 2\n"},
+        message=GOOD,
+        author="alice",
+        from_ref="release-lts/v1.4",
+    )
+    target = world.world.repo_by_name(REPO)
+    async with target.lock:
+        await world.ops.move_ref(
+            target,
+            "refs/heads/lts/v1.4/issue-1",
+            rebased.after,
+            head,
+            world.world.account("alice"),
+            forced=True,
+        )
+    await world.settle(bot)
+
+    (run,) = world.check_runs(REPO, rebased.after, name="lts/approvals")
+    assert run.conclusion == "success", run.output["summary"]
