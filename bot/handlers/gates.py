@@ -226,18 +226,6 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         TRIAGE_PREFIX + "backport",
         BACKPORT_PREFIX + line.label,
     } <= set(ticket.labels)
-    verdict = gate.evaluate(
-        gate.GateSnapshot(
-            branch_name=branch.conclusion,
-            commit_message=messages.conclusion,
-            approvals=approval.decision.conclusion,
-            required_checks=ci,
-            ticket_triaged_for_line=triaged,
-            ticket_number=ticket.number if ticket else None,
-            line_version=line.version,
-            hold=gate.hold_state(holds, roles_of),
-        )
-    )
     if state.sign_offs or record is not None or fast_tracks:
         body = pr_state.render(state, ctx.services.state_key)
         await apply.upsert_comment(gh, owner, repo, number, body, existing=record)
@@ -261,11 +249,35 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
                 },
             )
     outcomes = {}
+    urls = {
+        str(run["name"]): str(run["html_url"])
+        for run in runs
+        if run.get("html_url") and str(run.get("name")) in config.checks.required
+    }
     decision: CheckRunDecision
-    for decision in (branch, messages, approval.decision, verdict):
-        _, outcomes[decision.name] = await gh.upsert_check_run(
+    for decision in (branch, messages, approval.decision):
+        run_id, outcomes[decision.name] = await gh.upsert_check_run(
             owner, repo, head_sha, decision, app_id=ctx.services.app_id, known_runs=runs
         )
+        if repo_url:
+            # GitHub's page of a check run; the gate links each part to it.
+            urls[decision.name] = f"{repo_url}/runs/{run_id}"
+    verdict = gate.evaluate(
+        gate.GateSnapshot(
+            branch_name=branch.conclusion,
+            commit_message=messages.conclusion,
+            approvals=approval.decision.conclusion,
+            required_checks=ci,
+            ticket_triaged_for_line=triaged,
+            ticket_number=ticket.number if ticket else None,
+            line_version=line.version,
+            hold=gate.hold_state(holds, roles_of),
+            check_urls=urls,
+        )
+    )
+    run_id, outcomes[verdict.name] = await gh.upsert_check_run(
+        owner, repo, head_sha, verdict, app_id=ctx.services.app_id, known_runs=runs
+    )
     ctx.log.info("gates_recomputed", number=number, head=head_sha[:7], check_runs=outcomes)
 
 

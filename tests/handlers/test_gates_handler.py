@@ -125,6 +125,9 @@ async def test_approvals_ci_and_hold_drive_the_gate(world: Sandbox, bot: Bot) ->
     (gate_run,) = world.check_runs(REPO, head, name="lts/gate")
     assert gate_run.conclusion == "failure"
     assert "waiting for the advisory" in gate_run.output["summary"]
+    # Each part links to its check run's page.
+    (approvals_run,) = world.check_runs(REPO, head, name="lts/approvals")
+    assert f"/acme/widgets/runs/{approvals_run.id})" in gate_run.output["summary"]
 
     await world.comment(REPO, number, user="tina", body="/unhold")
     await world.settle(bot)
