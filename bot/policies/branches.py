@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import BRANCH_PREFIX, LineConfig, RepoConfig
 from bot.decisions import CheckRunDecision, clip
+from bot.markdown import code, code_block
 from bot.ticket import BACKPORT_PREFIX, TRIAGE_PREFIX, TicketState
 
 # Naming scheme: `docs/process.md`'s `lts/vX.Y/issue-N`, with an optional suffix:
@@ -147,8 +148,8 @@ def evaluate(snapshot: BranchSnapshot, config: RepoConfig) -> CheckRunDecision:
         return _failure(problems, expected, line)
     title = f"{patch.name} is the patch branch of #{patch.issue} for {line.label}"
     summary = (
-        f"The head branch {_code(patch.name)} follows `lts/vX.Y/issue-N` for "
-        f"{_code(line.branch)}, and #{patch.issue} is an issue triaged "
+        f"The head branch {code(patch.name)} follows `lts/vX.Y/issue-N` for "
+        f"{code(line.branch)}, and #{patch.issue} is an issue triaged "
         f"`{TRIAGE_PREFIX}backport` with `{BACKPORT_PREFIX}{line.label}` among its targets."
     )
     return CheckRunDecision(CHECK_NAME, "success", clip(title, 255), clip(summary))
@@ -156,16 +157,16 @@ def evaluate(snapshot: BranchSnapshot, config: RepoConfig) -> CheckRunDecision:
 
 def _not_lts(base_ref: str, config: RepoConfig) -> CheckRunDecision:
     name = base_ref.removeprefix("refs/heads/")
-    configured = ", ".join(_code(line.branch) for line in config.lines) or "none"
+    configured = ", ".join(code(line.branch) for line in config.lines) or "none"
     if name.startswith(BRANCH_PREFIX):
         title = f"{_show(name)} is not a configured LTS line"
         why = (
-            f"The base branch {_code(_show(name))} looks like an LTS branch, but no entry in "
+            f"The base branch {code(_show(name))} looks like an LTS branch, but no entry in "
             "`lines:` of `.github/lts.yml` maintains it (the line may have been removed)."
         )
     else:
         title = f"Base branch {_show(name)} is not an LTS branch"
-        why = f"The base branch {_code(_show(name))} is not an LTS branch."
+        why = f"The base branch {code(_show(name))} is not an LTS branch."
     summary = (
         f"{why} Patch-branch names are only checked on pull requests into a configured "
         f"`{BRANCH_PREFIX}X.Y` branch. Configured LTS branches: {configured}."
@@ -177,7 +178,7 @@ def _name_problem(head: str, line: LineConfig, expected: str) -> _Problem:
     reason = _why_not_patch_branch(head, line)
     return _Problem(
         f"Head branch should be named {_show(expected)}",
-        f"The head branch {_code(_show(head))} is not a patch branch name: {reason}.",
+        f"The head branch {code(_show(head))} is not a patch branch name: {reason}.",
         _rename_fix(head, expected, line),
     )
 
@@ -197,7 +198,7 @@ def _why_not_patch_branch(head: str, line: LineConfig) -> str:
     if re.fullmatch(_VERSION, version):
         return f"the version needs a `v`: `v{version}`"
     if not re.fullmatch(rf"v{_VERSION}", version):
-        return f"{_code(_show(version))} is not a line version such as `{line.label}`"
+        return f"{code(_show(version))} is not a line version such as `{line.label}`"
     issue = parts[2]
     token = re.match(rf"issue-({_ISSUE})(?![0-9])", issue)
     if token is None or int(token[1]) > _MAX_ISSUE:
@@ -205,7 +206,7 @@ def _why_not_patch_branch(head: str, line: LineConfig) -> str:
             return "the issue number must not start with 0"
         if re.match(r"issue-[0-9]", issue):
             return "the number after `issue-` is too large to be an issue number"
-        return f"{_code(_show(issue))} must be `issue-N`, N being the LTS ticket's number"
+        return f"{code(_show(issue))} must be `issue-N`, N being the LTS ticket's number"
     rest = issue[token.end() :]
     if len(parts) > 3:
         return (
@@ -216,12 +217,12 @@ def _why_not_patch_branch(head: str, line: LineConfig) -> str:
     if not rest.startswith("-"):
         return (
             "a suffix after the issue number starts with a hyphen: "
-            f"{_code(_show(f'{token[0]}-{rest}', 80))}"
+            f"{code(_show(f'{token[0]}-{rest}', 80))}"
         )
     if rest == "-":
         return "it ends with a hyphen; drop it or add a suffix such as `-2`"
     return (
-        f"the suffix {_code(_show(rest[1:], 80))} may hold only letters, digits, `.`, `_` "
+        f"the suffix {code(_show(rest[1:], 80))} may hold only letters, digits, `.`, `_` "
         f"and `-`, start with a letter or digit, and be at most {MAX_SUFFIX_CHARS} characters"
     )
 
@@ -233,14 +234,14 @@ def _version_problem(
     if other is not None:
         alternative = (
             f" If the change is meant for v{patch.version}, keep the name and change the pull "
-            f"request's base to {_code(other.branch)} instead (**Edit** next to the title)."
+            f"request's base to {code(other.branch)} instead (**Edit** next to the title)."
         )
     else:
         alternative = f" v{patch.version} is not a configured LTS line."
     return _Problem(
         f"Branch is for v{patch.version}, the base is {line.branch}",
-        f"The head branch {_code(patch.name)} names line v{patch.version}, but the pull "
-        f"request goes into {_code(line.branch)} ({line.label}).{alternative}",
+        f"The head branch {code(patch.name)} names line v{patch.version}, but the pull "
+        f"request goes into {code(line.branch)} ({line.label}).{alternative}",
         _rename_fix(patch.name, expected, line),
     )
 
@@ -256,8 +257,9 @@ def _rename_fix(head: str, expected: str, line: LineConfig) -> str:
     new = _shell(expected)
     return (
         f"{first}Rename the branch and push it, then open a new pull request from it into "
-        f"{_code(line.branch)} and close this one (GitHub cannot change a pull request's "
-        "head branch):\n\n" + _code_block(f"git branch -m {old} {new}\ngit push -u origin {new}")
+        f"{code(line.branch)} and close this one (GitHub cannot change a pull request's "
+        "head branch):\n\n"
+        + code_block(f"git branch -m {old} {new}\ngit push -u origin {new}", "shell")
     )
 
 
@@ -294,7 +296,7 @@ def _ticket_problems(
     decision, targets = _ticket_plan(ticket)
     problems: list[_Problem] = []
     if decision != "backport":
-        now = _code(_show(TRIAGE_PREFIX + decision, 60)) if decision else "not triaged yet"
+        now = code(_show(TRIAGE_PREFIX + decision, 60)) if decision else "not triaged yet"
         problems.append(
             _Problem(
                 f"Issue #{number} is not triaged for backport",
@@ -340,9 +342,9 @@ def _failure(problems: list[_Problem], expected: str, line: LineConfig) -> Check
     if len(problems) > 1:
         title += f" (+{len(problems) - 1} more)"
     out = [
-        f"Pull requests into {_code(line.branch)} come from a branch named "
+        f"Pull requests into {code(line.branch)} come from a branch named "
         f"`lts/{line.label}/issue-N` (N: the LTS ticket), optionally with a suffix such as "
-        f"`-2` to keep several pull requests apart. Expected here: {_code(expected)}.",
+        f"`-2` to keep several pull requests apart. Expected here: {code(expected)}.",
         "",
     ]
     for index, problem in enumerate(problems, 1):
@@ -356,18 +358,6 @@ def _failure(problems: list[_Problem], expected: str, line: LineConfig) -> Check
 def _show(text: str, limit: int = _SHOW_REF_CHARS) -> str:
     text = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _code(text: str) -> str:
-    # Branch names may hold backticks; a longer fence keeps them literal.
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _code_block(text: str) -> str:
-    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence}shell\n{text}\n{fence}"
 
 
 def _shell(text: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.config import RepoConfig
 from bot.decisions import CHECK_TEXT_LIMIT, CheckRunDecision, clip
+from bot.markdown import code, code_block, plural
 
 # Every commit of a pull request into `release-lts/vX.Y` follows the template in
 # `docs/process.md` (see `EXAMPLE`):
@@ -217,7 +218,7 @@ def evaluate(
         elif len(changelogs) < MAX_LISTED:
             changelogs.append(verdict.changelog or "")
 
-    skipped = f" ({_plural(merges, 'merge commit')} skipped)" if merges else ""
+    skipped = f" ({plural(merges, 'merge commit')} skipped)" if merges else ""
     notes = _notes(truncated, ticket)
     if checked == 0:
         title = "No commits to check" + skipped
@@ -264,7 +265,7 @@ def _changelog_problem(text: str, values: list[str]) -> str | None:
     if "\n" in value:
         return "a `Changelog:` line that continues on the next line (keep it to one line)"
     if value.startswith("<") and value.endswith(">"):
-        return f"the template's placeholder as `Changelog:` ({_code(_show(value))})"
+        return f"the template's placeholder as `Changelog:` ({code(_show(value))})"
     return None
 
 
@@ -278,7 +279,7 @@ def _backport_problem(text: str, version: str) -> str | None:
         near = near or said
     if near is None:
         return f"no `Backport to v{version}` line"
-    return f"{_code(_show(near))} instead of `Backport to v{version}`"
+    return f"{code(_show(near))} instead of `Backport to v{version}`"
 
 
 def _subject(text: str) -> str:
@@ -298,7 +299,7 @@ def _notes(truncated: int, ticket: int | None) -> str:
     if truncated:
         half = MAX_MESSAGE_CHARS // 2
         out.append(
-            f"{_plural(truncated, 'commit message')} longer than {MAX_MESSAGE_CHARS:,} "
+            f"{plural(truncated, 'commit message')} longer than {MAX_MESSAGE_CHARS:,} "
             f"characters: lts-bot read the first and last {half:,} characters of each."
         )
     return "".join(f"\n\n{note}" for note in out)
@@ -306,7 +307,7 @@ def _notes(truncated: int, ticket: int | None) -> str:
 
 def _requirements(rules: _Rules, branch: str) -> list[str]:
     return [
-        f"Every commit of a pull request into {_code(branch)}, merge commits aside, needs:",
+        f"Every commit of a pull request into {code(branch)}, merge commits aside, needs:",
         "",
         f"- a reference to the ticket: {rules.reference_text};",
         f"- a `Changelog: {CHANGELOG_PLACEHOLDER}` line in the message's last paragraph;",
@@ -326,7 +327,7 @@ def _success(
         "",
         "Changelog lines:",
         "",
-        *(f"- {_code(_show(entry, 200))}" for entry in changelogs),
+        *(f"- {code(_show(entry, 200))}" for entry in changelogs),
     ]
     if checked > len(changelogs):
         out.append(f"- … and {checked - len(changelogs):,} more")
@@ -355,7 +356,7 @@ def _failure(
     ]
     verb = "needs" if len(offenders) == 1 else "need"
     title = (
-        f"{len(offenders):,} of {_plural(checked, 'commit message')} {verb} fixing "
+        f"{len(offenders):,} of {plural(checked, 'commit message')} {verb} fixing "
         f"({_and(short for short, _ in elements)}){skipped}"
     )
     first = offenders[0]
@@ -363,7 +364,7 @@ def _failure(
         rules.ticket, rules.version, _show(first.subject, 200), changelog=first.changelog
     )
     out = [
-        f"**{len(offenders):,} of {_plural(checked, 'commit')}** {verb} a fixed message{skipped}.",
+        f"**{len(offenders):,} of {plural(checked, 'commit')}** {verb} a fixed message{skipped}.",
         "",
         *_requirements(rules, branch),
         "",
@@ -375,9 +376,9 @@ def _failure(
         "Working from a fork, use the remote that points at this repository instead of "
         "`origin`.",
         "",
-        f"For example, {_code(_show(first.sha[:7], 12))} could read:",
+        f"For example, {code(_show(first.sha[:7], 12))} could read:",
         "",
-        _code_block(example),
+        code_block(example),
         "",
         "### Commits to fix",
         "",
@@ -386,8 +387,8 @@ def _failure(
     listed = 0
     for offender in offenders[:MAX_LISTED]:
         subject = offender.subject
-        shown = _code(_show(subject, _SUBJECT_CHARS)) if subject else "(empty message)"
-        entry = f"- {_code(_show(offender.sha[:7], 12))} {shown}: " + "; ".join(offender.problems)
+        shown = code(_show(subject, _SUBJECT_CHARS)) if subject else "(empty message)"
+        entry = f"- {code(_show(offender.sha[:7], 12))} {shown}: " + "; ".join(offender.problems)
         if size + len(entry) + 1 > _SUMMARY_BUDGET:
             break
         out.append(entry)
@@ -406,22 +407,6 @@ def _and(items: Iterable[str]) -> str:
 # --- formatting --------------------------------------------------------------------------
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count:,} {noun}s"
-
-
 def _show(text: str, limit: int = _SHOW_CHARS) -> str:
     text = "".join(ch if ch.isprintable() else " " for ch in text[: limit + 1])
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _code(text: str) -> str:
-    # Subjects and shas come from commits and may hold backticks; a longer fence keeps them.
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _code_block(text: str) -> str:
-    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence}text\n{text}\n{fence}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import get_args
 
 from bot.config import (
@@ -14,6 +13,7 @@ from bot.config import (
     RoleName,
 )
 from bot.decisions import CheckRunDecision
+from bot.markdown import code, code_block, plural
 
 CHECK_NAME = "lts/config"
 
@@ -59,8 +59,8 @@ def config_error_notice(error: ConfigError) -> str:
     more = f" and {count - 1} more" if count > 1 else ""
     return (
         "> [!WARNING]\n"
-        f"> `{error.path}` has {_plural(count, 'problem')}, so lts-bot is not acting on this "
-        f"repository: {_code(first)}{more}. Fix the file on the default branch; the "
+        f"> `{error.path}` has {plural(count, 'problem')}, so lts-bot is not acting on this "
+        f"repository: {code(first)}{more}. Fix the file on the default branch; the "
         f"`{CHECK_NAME}` check run lists every problem."
     )
 
@@ -74,7 +74,7 @@ def _failure(error: ConfigError, path: str) -> CheckRunDecision:
         [
             f"lts-bot cannot use `{path}` from the default branch:",
             "",
-            _code_block("\n".join(shown)),
+            code_block("\n".join(shown)),
             "",
             f"**What to do:** fix the file on the default branch (changes in a pull request "
             f"are read once it is merged). `lts-bot check-config {path}` checks it locally.",
@@ -82,8 +82,8 @@ def _failure(error: ConfigError, path: str) -> CheckRunDecision:
             UNTIL_FIXED,
         ]
     )
-    text = _code_block("\n".join(lines)) if len(lines) > MAX_PROBLEMS_IN_SUMMARY else None
-    title = f"{_plural(len(lines), 'problem')} in {path}"
+    text = code_block("\n".join(lines)) if len(lines) > MAX_PROBLEMS_IN_SUMMARY else None
+    title = f"{plural(len(lines), 'problem')} in {path}"
     return CheckRunDecision(CHECK_NAME, "failure", title, summary, text)
 
 
@@ -121,23 +121,7 @@ def _describe(config: RepoConfig) -> str:
         "",
     ]
     if config.checks.required:
-        out += [f"- {_code(name)}" for name in config.checks.required]
+        out += [f"- {code(name)}" for name in config.checks.required]
     else:
         out.append("None.")
     return "\n".join(out)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _code(text: str) -> str:
-    # Text from the file (check names, quoted values) may itself contain backticks.
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _code_block(text: str) -> str:
-    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    return f"{fence}text\n{text}\n{fence}"

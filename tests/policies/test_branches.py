@@ -328,7 +328,7 @@ CASES: dict[str, Case] = {
         "failure",
         "Head branch should be named lts/v1.4/issue-<N>",
         (
-            "The head branch `` is not a patch branch name: it is empty.",
+            "The head branch `  ` is not a patch branch name: it is empty.",
             "git branch -m <branch> 'lts/v1.4/issue-<N>'",
         ),
     ),
