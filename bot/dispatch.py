@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import structlog
@@ -60,6 +61,18 @@ class Context:
     @property
     def bot_login(self) -> str:
         return f"{self.services.app_slug}[bot]"
+
+    def now(self) -> datetime:
+        """The service clock's current time, timezone-aware UTC (policies never read a clock)."""
+        return datetime.fromtimestamp(self.services.clock.time(), tz=UTC)
+
+
+def github_time(raw: object, default: datetime) -> datetime:
+    """A timestamp as GitHub writes it ("2026-11-26T15:00:00Z"), or `default` if unreadable."""
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return default
 
 
 class Handler(Protocol):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import gidgethub
@@ -15,7 +14,7 @@ from bot import apply, commands, pr_state
 from bot.authz import describe
 from bot.config import RepoConfig
 from bot.decisions import CheckRunDecision
-from bot.dispatch import Context
+from bot.dispatch import Context, github_time
 from bot.policies import approvals, branches, commit_message, gate
 from bot.policies.approvals import Review, SignOff
 from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
@@ -28,17 +27,6 @@ AUDIT_LABEL = "lts/audit"
 _HUNK = re.compile(r"^@@ [^@]* @@", re.M)
 # PENDING reviews are drafts nobody else sees yet.
 _REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
-
-
-def _now(ctx: Context) -> datetime:
-    return datetime.fromtimestamp(ctx.services.clock.time(), tz=UTC)
-
-
-def _when(raw: object, default: datetime) -> datetime:
-    try:
-        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return default
 
 
 async def _patch_id(ctx: Context, owner: str, repo: str, base: str, sha: str) -> str:
@@ -124,7 +112,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
     head_sha = str(pr["head"]["sha"])
     head_ref = str(pr["head"]["ref"])
     author = str(pr["user"]["login"])
-    now = _now(ctx)
+    now = ctx.now()
     ticket = await _ticket(ctx, owner, repo, branches.ticket_number(head_ref))
     branch = branches.evaluate(branches.BranchSnapshot(base_ref, head_ref, ticket), config)
 
@@ -152,7 +140,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             str(r["user"]["login"]),
             cast(approvals.ReviewState, r["state"]),
             str(r.get("commit_id") or ""),
-            _when(r.get("submitted_at"), now),
+            github_time(r.get("submitted_at"), now),
             str(r.get("body") or ""),
         )
         async for r in gh.iterate(f"/repos/{owner}/{repo}/pulls/{number}/reviews")
@@ -168,7 +156,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
     for comment in comments:
         if comment.author.endswith("[bot]"):
             continue
-        at = _when(comment.created_at, now)
+        at = github_time(comment.created_at, now)
         parsed = commands.parse_comment(comment.body, app_slug=ctx.services.app_slug)
         for command in parsed.commands:
             if isinstance(command, commands.HoldCommand | commands.UnholdCommand):

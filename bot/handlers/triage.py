@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import gidgethub
@@ -11,7 +11,7 @@ from gidgethub import routing, sansio
 
 from bot import apply, commands, state
 from bot.config import ConfigResult
-from bot.dispatch import Context
+from bot.dispatch import Context, github_time
 from bot.handlers import gates
 from bot.policies import config_check, intake, triage
 from bot.ticket import AuditEntry, TicketState, is_owned_label
@@ -51,19 +51,11 @@ class Ticket:
 
     @property
     def created_at(self) -> datetime:
-        raw = str(self.issue.get("created_at") or "")
-        try:
-            return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return self.now
+        return github_time(self.issue.get("created_at"), self.now)
 
     @property
     def kind(self) -> triage.RequestKind:
         return "feature" if FEATURE_LABEL in self.labels else "bug"
-
-
-def _now(ctx: Context) -> datetime:
-    return datetime.fromtimestamp(ctx.services.clock.time(), tz=UTC)
 
 
 def _is_pull_request(issue: dict[str, Any]) -> bool:
@@ -72,12 +64,13 @@ def _is_pull_request(issue: dict[str, Any]) -> bool:
 
 async def _timeline(ctx: Context, owner: str, repo: str, number: int) -> list[state.TimelineEvent]:
     out: list[state.TimelineEvent] = []
+    now = ctx.now()
     url = f"/repos/{owner}/{repo}/issues/{number}/timeline"
     async for item in ctx.gh.iterate(url):
         kind = item.get("event")
         if kind not in ("labeled", "unlabeled", "assigned", "unassigned"):
             continue
-        at = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
+        at = github_time(item.get("created_at"), now)
         actor = str((item.get("actor") or {}).get("login", ""))
         label = (item.get("label") or {}).get("name")
         assignee = (item.get("assignee") or {}).get("login")
@@ -112,7 +105,7 @@ async def load_ticket(
     labels = apply.labels_of(fresh)
     comments = await apply.list_comments(gh, owner, repo, number)
     status_comment = apply.find_marked(comments, state.MARKER, ctx.bot_login)
-    now = _now(ctx)
+    now = ctx.now()
     parsed = (
         state.parse(status_comment.body, ctx.services.state_key, number=number)
         if status_comment is not None
