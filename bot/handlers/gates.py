@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import replace
 from typing import Any, cast
 
 import gidgethub
@@ -15,14 +14,13 @@ from bot.authz import describe
 from bot.config import RepoConfig
 from bot.decisions import CheckRunDecision
 from bot.dispatch import Context, github_time
-from bot.policies import approvals, branches, commit_message, gate
-from bot.policies.approvals import Review, SignOff
+from bot.policies import approvals, branches, commit_message, gate, pr_comments
+from bot.policies.approvals import Review
 from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
 
 router = routing.Router()
 
 FAST_TRACK_LABEL = "fast-track"
-GATE_VERBS = frozenset({"approve", "hold", "unhold", "fast-track"})
 AUDIT_LABEL = "lts/audit"
 _HUNK = re.compile(r"^@@ [^@]* @@", re.M)
 # PENDING reviews are drafts nobody else sees yet.
@@ -151,41 +149,20 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
     state = (
         pr_state.decode(record.body, ctx.services.state_key, number) if record else None
     ) or pr_state.PrState(number)
-    holds: list[gate.HoldEvent] = []
-    fast_tracks: list[tuple[apply.Comment, commands.FastTrackCommand, bool]] = []
-    for comment in comments:
-        if comment.author.endswith("[bot]"):
-            continue
-        at = github_time(comment.created_at, now)
-        parsed = commands.parse_comment(comment.body, app_slug=ctx.services.app_slug)
-        for command in parsed.commands:
-            if isinstance(command, commands.HoldCommand | commands.UnholdCommand):
-                holds.append(gate.HoldEvent(comment.author, at, command))
-            elif isinstance(command, commands.FastTrackCommand):
-                fast_tracks.append((comment, command, comment.id not in state.seen_comments))
-            elif (
-                isinstance(command, commands.ApproveCommand)
-                and comment.id not in state.seen_comments
-            ):
-                # Bound to the head this comment saw: the one current when it is read.
-                state = replace(
-                    state,
-                    sign_offs=(
-                        *state.sign_offs,
-                        SignOff(comment.author, command.role, head_sha, at, command.cancel),
-                    ),
-                )
-        if comment.id not in state.seen_comments and any(
-            c.verb in GATE_VERBS for c in parsed.commands
-        ):
-            state = replace(state, seen_comments=(*state.seen_comments, comment.id))
-
-    people = {r.author for r in reviews} | {s.actor for s in state.sign_offs}
-    people |= {h.actor for h in holds} | {c.author for c, _, _ in fast_tracks}
+    read = pr_comments.read_comments(
+        [
+            pr_comments.PrComment(c.id, c.author, github_time(c.created_at, now), c.body)
+            for c in comments
+        ],
+        state,
+        head_sha,
+        app_slug=ctx.services.app_slug,
+    )
+    state = read.state
+    people = read.people() | {r.author for r in reviews}
     roles_of = await _roles(ctx, owner, repo, people, config)
     # Only an eng lead's /fast-track switches the matrix; the label just shows it.
-    granted = [(c, cmd, new) for c, cmd, new in fast_tracks if "eng-lead" in roles_of[c.author]]
-    fast_track = granted[-1] if granted else None
+    fast_track = pr_comments.fast_track_in_force(read.fast_tracks, roles_of)
     base_sha = str(pr["base"]["sha"])
     patch_ids: dict[str, str] = {}
     other_shas = {s.sha for s in state.sign_offs} | {r.commit_sha for r in reviews}
@@ -214,28 +191,25 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         TRIAGE_PREFIX + "backport",
         BACKPORT_PREFIX + line.label,
     } <= set(ticket.labels)
-    if state.sign_offs or record is not None or fast_tracks:
+    if state.sign_offs or record is not None or read.fast_tracks:
         body = pr_state.render(state, ctx.services.state_key)
         await apply.upsert_comment(gh, owner, repo, number, body, existing=record)
     pr_labels = set(apply.labels_of(pr))
     if (fast_track is not None) != (FAST_TRACK_LABEL in pr_labels):
         add = {FAST_TRACK_LABEL} if fast_track is not None else set()
         await apply.change_labels(gh, owner, repo, number, add, {FAST_TRACK_LABEL} - add)
-    for comment, command, new in fast_tracks:
-        if not new:
-            continue
-        if fast_track is not None and comment is fast_track[0]:
-            await _record_fast_track(ctx, owner, repo, default_branch, ticket, comment, command)
-        elif "eng-lead" not in roles_of[comment.author]:
-            # Recorded as seen above before this reply, so it is answered once.
-            await gh.post(
-                f"/repos/{owner}/{repo}/issues/{number}/comments",
-                {
-                    "body": f"@{comment.author}, only an eng lead can use /fast-track "
-                    f"({describe('eng-lead', config.roles)}); the normal approval matrix "
-                    "still applies."
-                },
-            )
+    if fast_track is not None and fast_track.new:
+        await _record_fast_track(ctx, owner, repo, default_branch, ticket, fast_track)
+    for refused in pr_comments.refused_fast_tracks(read.fast_tracks, roles_of):
+        # Recorded as seen above before this reply, so it is answered once.
+        await gh.post(
+            f"/repos/{owner}/{repo}/issues/{number}/comments",
+            {
+                "body": f"@{refused.actor}, only an eng lead can use /fast-track "
+                f"({describe('eng-lead', config.roles)}); the normal approval matrix "
+                "still applies."
+            },
+        )
     outcomes = {}
     urls = {
         str(run["name"]): str(run["html_url"])
@@ -259,7 +233,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             ticket_triaged_for_line=triaged,
             ticket_number=ticket.number if ticket else None,
             line_version=line.version,
-            hold=gate.hold_state(holds, roles_of),
+            hold=gate.hold_state(read.holds, roles_of),
             check_urls=urls,
         )
     )
@@ -275,8 +249,7 @@ async def _record_fast_track(
     repo: str,
     default_branch: str,
     ticket: branches.TicketSnapshot | None,
-    comment: apply.Comment,
-    command: commands.FastTrackCommand,
+    request: pr_comments.FastTrackRequest,
 ) -> None:
     """Put the fast-track in the ticket's audit trail, as the seed asks."""
     if ticket is None or not ticket.exists or ticket.is_pull_request:
@@ -291,7 +264,7 @@ async def _record_fast_track(
     if loaded is None:
         return
     loaded.state = loaded.state.with_audit(
-        AuditEntry(loaded.now, comment.author, "fast-track", command.reason)
+        AuditEntry(loaded.now, request.actor, "fast-track", request.reason)
     )
     await tickets.save_ticket(ctx, loaded)
 
@@ -325,7 +298,7 @@ async def on_pr_comment(event: sansio.Event, ctx: Context) -> None:
         return
     body = str(event.data["comment"].get("body") or "")
     parsed = commands.parse_comment(body, app_slug=ctx.services.app_slug)
-    if not any(c.verb in GATE_VERBS for c in parsed.commands):
+    if not any(c.verb in pr_comments.GATE_VERBS for c in parsed.commands):
         return
     owner, repo, default = _pr_key(event.data)
     await recompute(ctx, owner, repo, int(issue["number"]), default)
