@@ -235,6 +235,11 @@ class Metrics:
             "lts_bot_installation_token_requests_total",
             "Installation access tokens requested from GitHub.",
         )
+        self.backports = r.counter(
+            "lts_bot_backports_total",
+            "Backport attempts, by LTS line and outcome (open, conflict, already-in, failed).",
+            ("line", "outcome"),
+        )
         self.config_loads = r.counter(
             "lts_bot_repo_config_loads_total",
             "Reads of .github/lts.yml, by result (file, absent, invalid).",

@@ -26,6 +26,7 @@ from bot.policies.sla import (
 from bot.ticket import (
     AFFECTS_PREFIX,
     BACKPORT_PREFIX,
+    BACKPORT_STATUSES,
     DECISIONS,
     NEEDS_INFO_LABEL,
     REGRESSION_LABEL,
@@ -35,6 +36,7 @@ from bot.ticket import (
     SLA_PAUSED_LABEL,
     TRIAGE_PREFIX,
     AuditEntry,
+    BackportEntry,
     Checklist,
     Effort,
     PauseSpan,
@@ -185,6 +187,17 @@ def encode_state(state: TicketState) -> dict[str, object]:
             for e in state.audit
         ],
         "audit_folded": state.audit_folded,
+        "backports": [
+            {
+                "line": b.line,
+                "source": b.source,
+                "status": b.status,
+                "pr": b.pr,
+                "detail": b.detail,
+                "at": _opt_iso(b.at, "backport at"),
+            }
+            for b in state.backports
+        ],
     }
 
 
@@ -213,7 +226,9 @@ _STATE_KEYS = (
     "pauses",
     "audit",
     "audit_folded",
+    "backports",
 )
+_BACKPORT_KEYS = ("line", "source", "status", "pr", "detail", "at")
 _CHECKLIST_KEYS = ("reproduced", "exploit", "workaround", "api_change", "effort")
 _YES_NO: tuple[YesNo, ...] = ("yes", "no")
 _EFFORTS: tuple[Effort, ...] = ("small", "medium", "large")
@@ -313,6 +328,22 @@ def _entry(data: object, where: str) -> AuditEntry:
     )
 
 
+def _backport(data: object, where: str) -> BackportEntry:
+    d = _object(data, where, _BACKPORT_KEYS, ("line", "source", "status"))
+    line = _str(d["line"], f"{where}.line")
+    if not _VERSION_RE.fullmatch(line):
+        raise ValueError(f"{where}.line: expected a version X.Y, got {line!r}")
+    pr = d.get("pr")
+    return BackportEntry(
+        line=line,
+        source=_int(d["source"], f"{where}.source", 1),
+        status=_choice(d["status"], f"{where}.status", BACKPORT_STATUSES),
+        pr=None if pr is None else _int(pr, f"{where}.pr", 1),
+        detail=_str(d.get("detail", ""), f"{where}.detail"),
+        at=_opt_instant(d.get("at"), f"{where}.at"),
+    )
+
+
 def _checklist(data: object) -> Checklist:
     d = _object(data, "checklist", _CHECKLIST_KEYS, ())
     return Checklist(
@@ -357,6 +388,10 @@ def decode_state(data: object) -> TicketState:
             _entry(e, f"audit[{i}]") for i, e in enumerate(_list(d.get("audit", []), "audit"))
         ),
         audit_folded=_int(d.get("audit_folded", 0), "audit_folded", 0),
+        backports=tuple(
+            _backport(b, f"backports[{i}]")
+            for i, b in enumerate(_list(d.get("backports", []), "backports"))
+        ),
     )
 
 
@@ -545,14 +580,22 @@ def _header(
     out += ["", *_sla_section(state, config, now, created_at)]
 
     out += ["", "### Backport plan", ""]
-    if state.backport:
+    versions = list(state.backport)
+    versions += sorted({b.line for b in state.backports} - set(versions), key=_version_key)
+    if versions:
         out += ["| Line | Target branch | Patch branch | State |", "| --- | --- | --- | --- |"]
-        for version in state.backport:
+        for version in versions:
             line = config.line(version)
             branch = line.branch if line else f"{BRANCH_PREFIX}{version}"
-            status = "planned" if line else "not a configured line"
-            patch = f"lts/v{version}/issue-{state.number}"
-            out.append(f"| v{version} | `{branch}` | `{patch}` | {status} |")
+            patch = f"`lts/v{version}/issue-{state.number}`"
+            entries = [b for b in state.backports if b.line == version]
+            if not entries:
+                status = "planned" if line else "not a configured line"
+                out.append(f"| v{version} | `{branch}` | {patch} | {status} |")
+            for entry in entries[-_SHOW_ITEMS:]:
+                shown = f"#{entry.pr}" if entry.pr is not None else patch
+                status = f"{_backport_status(entry)} (fix #{entry.source})"
+                out.append(f"| v{version} | `{branch}` | {shown} | {status} |")
     else:
         out.append("No backport targets yet.")
     if required_approvers:
@@ -561,6 +604,28 @@ def _header(
         )
         out += ["", f"Required approvers: {approvers}"]
     return out
+
+
+_BACKPORT_WORDS = {
+    "requested": "requested",
+    "open": "backport PR open",
+    "merged": "merged",
+    "conflict": "conflict: needs a hand backport",
+    "already-in": "already in this line",
+    "failed": "failed",
+    "declined": "declined",
+}
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _backport_status(entry: BackportEntry) -> str:
+    text = _BACKPORT_WORDS[entry.status]
+    if entry.detail:
+        text += f": {_text(entry.detail, _SHOW_DETAIL)}"
+    return text
 
 
 def _audit_section(state: TicketState) -> list[str]:

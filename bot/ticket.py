@@ -25,6 +25,23 @@ SECURITY_LABEL = "security"
 REGRESSION_LABEL = "regression"
 NEEDS_INFO_LABEL = "needs-info"
 SLA_PAUSED_LABEL = "sla/paused"
+# Set by the bot, never read as state: the ticket's fix is merged into line X.Y.
+BACKPORTED_PREFIX = "backported/"
+# On an original PR whose cherry-pick onto line X.Y conflicted.
+BACKPORT_CONFLICT_PREFIX = "backport-conflict/"
+
+BackportStatus = Literal[
+    "requested", "open", "merged", "conflict", "already-in", "failed", "declined"
+]
+BACKPORT_STATUSES: tuple[BackportStatus, ...] = (
+    "requested",
+    "open",
+    "merged",
+    "conflict",
+    "already-in",
+    "failed",
+    "declined",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,20 @@ class PauseSpan:
 
 
 @dataclass(frozen=True)
+class BackportEntry:
+    """One cell of the backport matrix: the fix from PR `source` on line `line`."""
+
+    line: str
+    source: int
+    status: BackportStatus
+    # The backport PR, once there is one.
+    pr: int | None = None
+    # Why (a failure's reason, conflicting files) or what (the release it shipped in).
+    detail: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class TicketState:
     """Everything the bot knows about a ticket beyond what GitHub stores natively.
 
@@ -86,6 +117,8 @@ class TicketState:
     audit: tuple[AuditEntry, ...] = ()
     # Older audit entries folded away to keep the comment under GitHub's size limit.
     audit_folded: int = 0
+    # The backport matrix: one entry per (line, original PR), in the order they were made.
+    backports: tuple[BackportEntry, ...] = ()
 
     def with_audit(self, entry: AuditEntry) -> TicketState:
         return replace(self, audit=(*self.audit, entry))

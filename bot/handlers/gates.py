@@ -14,7 +14,7 @@ from bot.authz import describe
 from bot.config import RepoConfig
 from bot.decisions import CheckRunDecision
 from bot.dispatch import Context, github_time
-from bot.policies import approvals, branches, commit_message, gate, pr_comments
+from bot.policies import approvals, branches, commit_message, fidelity, gate, pr_comments
 from bot.policies.approvals import Review
 from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
 
@@ -23,6 +23,12 @@ router = routing.Router()
 FAST_TRACK_LABEL = "fast-track"
 AUDIT_LABEL = "lts/audit"
 _HUNK = re.compile(r"^@@ [^@]* @@", re.M)
+# What `git cherry-pick -x` (and the bot's backports) leave in a picked commit's message.
+_PICKED_FROM = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)[ \t]*$", re.M)
+# Bounds the originals read for one PR: each costs a request.
+MAX_ORIGINALS = 20
+# GitHub lists at most this many files of a pull request.
+_MAX_PR_FILES = 3000
 # PENDING reviews are drafts nobody else sees yet.
 _REVIEW_STATES = frozenset({"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"})
 
@@ -38,6 +44,71 @@ async def _patch_id(ctx: Context, owner: str, repo: str, base: str, sha: str) ->
         digest.update(str(item.get("filename")).encode())
         digest.update(_HUNK.sub("@@", str(item.get("patch") or "")).encode())
     return digest.hexdigest()
+
+
+def _file_diff(item: dict[str, Any]) -> fidelity.FileDiff:
+    patch = item.get("patch")
+    previous = item.get("previous_filename")
+    return fidelity.FileDiff(
+        filename=str(item.get("filename")),
+        status=str(item.get("status") or "modified"),
+        patch=patch if isinstance(patch, str) else None,
+        previous_filename=previous if isinstance(previous, str) else None,
+    )
+
+
+async def _fidelity(
+    ctx: Context,
+    owner: str,
+    repo: str,
+    number: int,
+    commits: list[commit_message.CommitInfo],
+) -> CheckRunDecision:
+    """Compare the PR's change with the commits it says it was cherry-picked from."""
+    originals: dict[str, None] = {}
+    for commit in commits:
+        for sha in _PICKED_FROM.findall(commit.message):
+            originals[sha] = None
+    shas = list(originals)[:MAX_ORIGINALS]
+    if not shas:
+        return fidelity.evaluate(fidelity.FidelitySnapshot(backport=(), original=None))
+    gh = ctx.gh
+    mine = [
+        _file_diff(item) async for item in gh.iterate(f"/repos/{owner}/{repo}/pulls/{number}/files")
+    ]
+    truncated = len(mine) >= _MAX_PR_FILES or len(originals) > len(shas)
+    merged: dict[str, fidelity.FileDiff] = {}
+    missing: list[str] = []
+    for sha in shas:
+        try:
+            data = await gh.get(f"/repos/{owner}/{repo}/commits/{sha}")
+        except gidgethub.BadRequest as exc:
+            if exc.status_code not in (404, 422):
+                raise
+            missing.append(sha[:7])
+            continue
+        for item in data.get("files") or []:
+            diff = _file_diff(item)
+            known = merged.get(diff.filename)
+            if known is not None:
+                # Several originals touch one file: their changes are judged together.
+                patch = None
+                if known.patch is not None and diff.patch is not None:
+                    patch = known.patch + "\n" + diff.patch
+                diff = fidelity.FileDiff(
+                    diff.filename, known.status, patch, known.previous_filename
+                )
+            merged[diff.filename] = diff
+    if missing and not merged:
+        truncated = True
+    return fidelity.evaluate(
+        fidelity.FidelitySnapshot(
+            backport=tuple(mine),
+            original=tuple(merged.values()),
+            original_refs=tuple(s[:7] for s in shas if s[:7] not in missing),
+            truncated=truncated or bool(missing),
+        )
+    )
 
 
 async def _roles(
@@ -210,6 +281,18 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
                 "still applies."
             },
         )
+    fidelity_decision = await _fidelity(ctx, owner, repo, number, commits)
+    accepted_by = next(
+        (
+            s.actor
+            for s in reversed(state.sign_offs)
+            if s.role == "release-manager"
+            and s.sha == head_sha
+            and not s.cancel
+            and "release-manager" in roles_of.get(s.actor, frozenset())
+        ),
+        None,
+    )
     outcomes = {}
     urls = {
         str(run["name"]): str(run["html_url"])
@@ -217,7 +300,7 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         if run.get("html_url") and str(run.get("name")) in config.checks.required
     }
     decision: CheckRunDecision
-    for decision in (branch, messages, approval.decision):
+    for decision in (branch, messages, fidelity_decision, approval.decision):
         run_id, outcomes[decision.name] = await gh.upsert_check_run(
             owner, repo, head_sha, decision, app_id=ctx.services.app_id, known_runs=runs
         )
@@ -235,6 +318,8 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             line_version=line.version,
             hold=gate.hold_state(read.holds, roles_of),
             check_urls=urls,
+            fidelity=fidelity_decision.conclusion,
+            fidelity_accepted_by=accepted_by,
         )
     )
     run_id, outcomes[verdict.name] = await gh.upsert_check_run(

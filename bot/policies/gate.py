@@ -35,6 +35,8 @@ __all__ = [
 CHECK_NAME = "lts/gate"
 BRANCH_NAME_CHECK = branches.CHECK_NAME
 COMMIT_MESSAGE_CHECK = commit_message.CHECK_NAME
+# Spelled here rather than imported: the fidelity policy is not a dependency of the gate's.
+FIDELITY_CHECK = "lts/backport-fidelity"
 # What GitHub's branch protection accepts as passing, too.
 GREEN: frozenset[str] = frozenset({"success", "neutral", "skipped"})
 
@@ -113,6 +115,10 @@ class GateSnapshot:
     line_version: str | None = None
     hold: Hold | None = None
     ticket_url: str | None = None
+    # lts/backport-fidelity, when it was judged; a failure a release manager signed off
+    # on the head commit (`fidelity_accepted_by`) no longer blocks.
+    fidelity: Conclusion | None = None
+    fidelity_accepted_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,25 @@ def _hold(hold: Hold | None) -> GatePart:
     return GatePart("Hold", "fail", detail, None, blocker)
 
 
+def _fidelity(snapshot: GateSnapshot) -> tuple[GatePart, ...]:
+    if snapshot.fidelity is None:
+        return ()
+    url = snapshot.check_urls.get(FIDELITY_CHECK)
+    if _status(snapshot.fidelity) == "fail" and snapshot.fidelity_accepted_by:
+        who = snapshot.fidelity_accepted_by
+        detail = f"{snapshot.fidelity}, accepted by @{who} (release manager) on this head"
+        return (GatePart(FIDELITY_CHECK, "pass", detail, url),)
+    return (
+        _own_check(
+            FIDELITY_CHECK,
+            snapshot.fidelity,
+            url,
+            "the backport differs from the original change; a release manager who has "
+            "looked accepts it with `/approve release-manager` on this head",
+        ),
+    )
+
+
 def parts(snapshot: GateSnapshot) -> tuple[GatePart, ...]:
     """Every condition, in the order to fix them: hold, naming, ticket, CI, then sign-offs.
 
@@ -217,6 +242,7 @@ def parts(snapshot: GateSnapshot) -> tuple[GatePart, ...]:
             "reword the commits as the check explains",
         ),
         _ticket(snapshot),
+        *_fidelity(snapshot),
         *(
             _ci_check(name, status, urls.get(name))
             for name, status in snapshot.required_checks.items()

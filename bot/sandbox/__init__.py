@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.sandbox.git import GitError
 from bot.sandbox.sandbox import Push, Sandbox, Service
-from bot.sandbox.traffic import Call, CallLog, Exchange, Fault
+from bot.sandbox.traffic import Call, CallLog, Exchange, Fault, Hook
 from bot.sandbox.webhooks import Delivery
 from bot.sandbox.world import (
     Account,
@@ -40,6 +40,7 @@ __all__ = [
     "Exchange",
     "Fault",
     "GitError",
+    "Hook",
     "Installation",
     "Issue",
     "IssueEvent",

@@ -20,6 +20,7 @@ _DOCS_TREES = "https://docs.github.com/rest/git/trees"
 _DOCS_BLOBS = "https://docs.github.com/rest/git/blobs"
 _DOCS_BRANCH = "https://docs.github.com/rest/branches/branches#get-a-branch"
 _DOCS_COMPARE = "https://docs.github.com/rest/commits/commits#compare-two-commits"
+_DOCS_LIST_COMMITS = "https://docs.github.com/rest/commits/commits#list-commits"
 _DOCS_MERGES = "https://docs.github.com/rest/branches/branches#merge-a-branch"
 _MODES = {
     "100644": "blob",
@@ -74,6 +75,7 @@ class GitApi(Routes):
         r.add_delete(f"{repo}/git/refs/{{ref:.+}}", self.delete_ref)
         r.add_post(f"{repo}/git/commits", self.create_commit)
         r.add_get(f"{repo}/git/commits/{{commit_sha}}", self.get_git_commit)
+        r.add_get(f"{repo}/commits", self.list_commits)
         r.add_post(f"{repo}/git/trees", self.create_tree)
         r.add_get(f"{repo}/git/trees/{{tree_sha:.+}}", self.get_tree)
         r.add_post(f"{repo}/git/blobs", self.create_blob)
@@ -207,6 +209,32 @@ class GitApi(Routes):
             raise not_found(f"{_DOCS_COMMITS}#get-a-commit-object")
         info = await repo.git.commit_info(sha)
         return json_response(shapes.git_commit(repo, info, self.world, self._urls()))
+
+    async def list_commits(self, request: web.Request) -> web.Response:
+        """`git log` from `sha` (default: the default branch), newest first, one page of it.
+
+        `path` keeps the commits that touch it (a file, or anything under a directory), with
+        git's default history simplification, as GitHub's list does. Items are `commit`s
+        without `files` or `stats` (only the single-commit endpoint carries those).
+        """
+        repo = self._repo(request)
+        await self._refuse_if_empty(repo)
+        wanted = request.query.get("sha") or repo.default_branch
+        start = await repo.git.resolve(wanted)
+        if start is None:
+            raise ApiError(404, f"No commit found for SHA: {wanted}", _DOCS_LIST_COMMITS)
+        args = [start]
+        path = request.query.get("path", "").strip("/")
+        if path:
+            # GitRepo runs git with GIT_LITERAL_PATHSPECS: a path, never globs or magic.
+            args += ["--", path]
+        shas = await repo.git.rev_list(*args)
+        chunk, headers = paginate(request, shas)
+        urls = self._urls()
+        items = [
+            shapes.commit(repo, await repo.git.commit_info(sha), self.world, urls) for sha in chunk
+        ]
+        return json_response(items, headers=headers)
 
     async def create_tree(self, request: web.Request) -> web.Response:
         repo = self._repo(request)

@@ -120,7 +120,10 @@ class Ops:
         is_open = it.state == "open"
         if is_open:
             # An open pull request follows its base branch; a closed one keeps the last.
-            pr.base_sha = await repo.git.branch_head(pr.base_ref) or pr.base_sha
+            head = await repo.git.branch_head(pr.base_ref)
+            # Merged while git answered: the merge recorded the base it merged into.
+            if head is not None and it.state == "open":
+                pr.base_sha = head
         key = (pr.base_sha, pr.head_sha, is_open)
         view = self._views.get(key)
         if view is None:

@@ -6,7 +6,7 @@ import asyncio
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,7 @@ from bot.sandbox.git import GitRepo, Identity
 from bot.sandbox.ops import Ops
 from bot.sandbox.server import RestApi
 from bot.sandbox.shapes import Urls
-from bot.sandbox.traffic import CallLog, Exchange, Fault, Faults, RateLimits
+from bot.sandbox.traffic import CallLog, Exchange, Fault, Faults, Hook, Hooks, RateLimits
 from bot.sandbox.webhooks import Delivery, Events, Outbox
 from bot.sandbox.world import (
     ROLES,
@@ -109,6 +109,7 @@ class Sandbox:
         self.url = ""
         self.calls = CallLog()
         self.faults = Faults()
+        self.hooks = Hooks()
         self.limits = RateLimits(world.clock, rate_limit)
         self._scratch = scratch
         self.outbox = Outbox(
@@ -121,7 +122,14 @@ class Sandbox:
         self.events = Events(world, self.outbox, self.urls)
         self.ops = Ops(world, self.events, self.urls)
         self._api = RestApi(
-            world, self.ops, self.outbox, self.urls, self.calls, self.faults, self.limits
+            world,
+            self.ops,
+            self.outbox,
+            self.urls,
+            self.calls,
+            self.faults,
+            self.limits,
+            self.hooks,
         )
         self._runner: web.AppRunner | None = None
 
@@ -834,6 +842,37 @@ class Sandbox:
                 body=body,
                 delay=delay,
             )
+        )
+
+    def before_next(
+        self,
+        method: str,
+        path_regex: str,
+        action: Callable[[], Awaitable[object]],
+        times: int = 1,
+    ) -> Hook:
+        """Await `action()` before each of the next `times` requests whose method and path
+        match is handled; then handle the request as usual (a `fail_next` fault included).
+
+        For "meanwhile" scenarios, e.g. the target branch moves while the bot is half-way
+        through a cherry-pick::
+
+            sandbox.before_next(
+                "POST", r"/merges$",
+                lambda: sandbox.push_commits(repo, "release-1.x", {...}, author="bob"),
+            )
+
+        Matching is fail_next's: `path_regex` is searched in the request path (no query
+        string), `method` "*" matches any, and the first hook declared that matches takes
+        the request (one hook per request). The action runs before the request's handler
+        takes any lock, so it may call scenario steps that take the repository's lock; it
+        may even call the sandbox's API (the hit is counted before it runs, so its own
+        requests do not set it off again). An action that raises is kept in
+        `server_errors` and the request is answered 500. The returned Hook counts its
+        `hits` (requests it ran before).
+        """
+        return self.hooks.add(
+            Hook(method=method.upper(), path=re.compile(path_regex), action=action, times=times)
         )
 
     def set_rate_limit_remaining(self, installation_id: int, remaining: int) -> None:

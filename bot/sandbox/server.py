@@ -29,7 +29,7 @@ from bot.sandbox.rest import (
     paginate,
 )
 from bot.sandbox.shapes import Urls
-from bot.sandbox.traffic import Call, CallLog, Exchange, Faults, RateLimits
+from bot.sandbox.traffic import Call, CallLog, Exchange, Faults, Hooks, RateLimits
 from bot.sandbox.webhooks import Events, Outbox
 from bot.sandbox.world import ApiError, App, CheckRun, Repository, World, iso
 
@@ -118,6 +118,7 @@ class RestApi(Routes):
         calls: CallLog,
         faults: Faults,
         limits: RateLimits,
+        hooks: Hooks | None = None,
     ) -> None:
         super().__init__(world, ops, urls)
         self.events: Events = ops.events
@@ -125,6 +126,7 @@ class RestApi(Routes):
         self.calls = calls
         self.faults = faults
         self.limits = limits
+        self.hooks = hooks if hooks is not None else Hooks()
         # Exceptions the sandbox itself raised while answering (its bugs, not GitHub's).
         self.errors: list[Exception] = []
         # Called with every request and answer, e.g. by the contract check in tests.
@@ -178,6 +180,23 @@ class RestApi(Routes):
             raise ApiError(401, "Bad credentials")
         return Caller("installation", self.world.installations[token.installation_id])
 
+    async def _before(self, request: web.Request) -> bool:
+        """Await the action of the test hook waiting for this request, if any.
+
+        A test's "meanwhile" (a push while the bot is half-way through): it runs before
+        anything else, the handler's locks included, so it may take a repository's lock.
+        False if the action raised (kept in `errors`, as a sandbox bug would be).
+        """
+        hook = self.hooks.take(request.method, request.path)
+        if hook is None:
+            return True
+        try:
+            await hook.action()
+        except Exception as exc:
+            self.errors.append(exc)
+            return False
+        return True
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         resource = request.match_info.route.resource
@@ -185,8 +204,15 @@ class RestApi(Routes):
         matched = resource is not None
         caller = Caller("anonymous")
         kind = "search" if request.path.startswith("/search/") else "core"
-        fault = self.faults.take(request.method, request.path)
-        if fault is not None:
+        hook_failed = not await self._before(request)
+        fault = None if hook_failed else self.faults.take(request.method, request.path)
+        if hook_failed:
+            # The test's scenario step failed: answered as a sandbox bug, kept for the test.
+            with contextlib.suppress(ApiError):
+                caller = self._caller(request)
+            response: web.StreamResponse = json_response(ApiError(500, "Server Error").body(), 500)
+            spend = False
+        elif fault is not None:
             # Faults answer before anything else, as a failing proxy or a limiter would;
             # the budget shown is still the caller's, as GitHub's limiter knows who asks.
             with contextlib.suppress(ApiError):
@@ -194,7 +220,7 @@ class RestApi(Routes):
             if fault.delay:
                 # A slow or hung upstream: a client with a shorter timeout gives up first.
                 await asyncio.sleep(fault.delay)
-            response: web.StreamResponse = json_response(fault.answer_body(), fault.status)
+            response = json_response(fault.answer_body(), fault.status)
             spend = False
         else:
             try:

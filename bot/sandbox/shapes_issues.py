@@ -214,7 +214,11 @@ def pull_request(
         "title": it.title,
         "user": account(it.user, urls),
         "body": it.body,
-        "labels": [label(repo, lab, urls) for lab in it.labels],
+        # GitHub's description of this shape has a label's description as a string, never
+        # null (unlike an issue's labels): an empty string keeps to it.
+        "labels": [
+            {**label(repo, lab, urls), "description": lab.description or ""} for lab in it.labels
+        ],
         "milestone": None,
         "active_lock_reason": None,
         "created_at": iso(it.created_at),

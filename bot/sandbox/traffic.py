@@ -1,10 +1,10 @@
-"""What crosses the sandbox's API: the call log, rate-limit budgets and injected faults."""
+"""What crosses the sandbox's API: the call log, rate-limit budgets, injected faults and hooks."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal, overload
@@ -191,7 +191,7 @@ class RateLimits:
         }
 
 
-# --- faults ------------------------------------------------------------------------------
+# --- faults and hooks -------------------------------------------------------------------
 
 
 def default_fault_body(status: int) -> dict[str, Any]:
@@ -216,19 +216,17 @@ def default_fault_body(status: int) -> dict[str, Any]:
     return {"message": message, "documentation_url": "https://docs.github.com/rest"}
 
 
-@dataclass
-class Fault:
-    """The next `times` requests matching `method` and `path` get this answer instead."""
+class _Matching:
+    """What a fault and a hook share: which of the next requests they apply to.
+
+    The next `times` requests whose method is `method` ("*": any) and whose path (no query
+    string) `path` is found in.
+    """
 
     method: str
     path: re.Pattern[str]
-    status: int
     times: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    # Real seconds to wait before answering: longer than the client's timeout, a timeout.
-    delay: float = 0.0
-    hits: int = 0
+    hits: int
 
     @property
     def remaining(self) -> int:
@@ -240,6 +238,21 @@ class Fault:
             and self.method in ("*", method)
             and self.path.search(path) is not None
         )
+
+
+@dataclass
+class Fault(_Matching):
+    """The next `times` requests matching `method` and `path` get this answer instead."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    times: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    # Real seconds to wait before answering: longer than the client's timeout, a timeout.
+    delay: float = 0.0
+    hits: int = 0
 
     def answer_body(self) -> Any:
         return self.body if self.body is not None else default_fault_body(self.status)
@@ -262,4 +275,43 @@ class Faults:
                 if not fault.remaining:
                     self.pending.remove(fault)
                 return fault
+        return None
+
+
+@dataclass
+class Hook(_Matching):
+    """Await `action` before the next `times` requests matching `method` and `path`.
+
+    Each such request is then handled as usual; `hits` counts them.
+    """
+
+    method: str
+    path: re.Pattern[str]
+    action: Callable[[], Awaitable[object]]
+    times: int
+    hits: int = 0
+
+
+class Hooks:
+    """Hooks waiting for their requests, first declared first served (one per request)."""
+
+    def __init__(self) -> None:
+        self.pending: list[Hook] = []
+
+    def add(self, hook: Hook) -> Hook:
+        self.pending.append(hook)
+        return hook
+
+    def take(self, method: str, path: str) -> Hook | None:
+        """The hook for this request, if any, its hit counted.
+
+        Counted before its action runs, so a request the action makes cannot take the same
+        turn again.
+        """
+        for hook in self.pending:
+            if hook.matches(method, path):
+                hook.hits += 1
+                if not hook.remaining:
+                    self.pending.remove(hook)
+                return hook
         return None
