@@ -198,6 +198,7 @@ def encode_state(state: TicketState) -> dict[str, object]:
             }
             for b in state.backports
         ],
+        "fixes": list(state.fixes),
     }
 
 
@@ -227,6 +228,7 @@ _STATE_KEYS = (
     "audit",
     "audit_folded",
     "backports",
+    "fixes",
 )
 _BACKPORT_KEYS = ("line", "source", "status", "pr", "detail", "at")
 _CHECKLIST_KEYS = ("reproduced", "exploit", "workaround", "api_change", "effort")
@@ -391,6 +393,9 @@ def decode_state(data: object) -> TicketState:
         backports=tuple(
             _backport(b, f"backports[{i}]")
             for i, b in enumerate(_list(d.get("backports", []), "backports"))
+        ),
+        fixes=tuple(
+            _int(n, f"fixes[{i}]", 1) for i, n in enumerate(_list(d.get("fixes", []), "fixes"))
         ),
     )
 
@@ -598,6 +603,9 @@ def _header(
                 out.append(f"| v{version} | `{branch}` | {shown} | {status} |")
     else:
         out.append("No backport targets yet.")
+    if state.fixes:
+        shown = ", ".join(f"#{n}" for n in state.fixes[-_SHOW_ITEMS:])
+        out += ["", f"Merged fixes: {shown}"]
     if required_approvers:
         approvers = ", ".join(
             _who(a) if a.startswith("@") else _text(a, 100) for a in required_approvers

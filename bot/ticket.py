@@ -119,6 +119,8 @@ class TicketState:
     audit_folded: int = 0
     # The backport matrix: one entry per (line, original PR), in the order they were made.
     backports: tuple[BackportEntry, ...] = ()
+    # Merged PRs that fix this ticket: a line planned later is backported from these.
+    fixes: tuple[int, ...] = ()
 
     def with_audit(self, entry: AuditEntry) -> TicketState:
         return replace(self, audit=(*self.audit, entry))

@@ -175,14 +175,24 @@ async def _find_ticket(ctx: Context, src: _Source) -> tickets.Ticket | None:
     for number in refs[:10]:
         if number == src.number:
             continue
-        payload = {
-            "repository": {"full_name": full_name, "default_branch": src.default_branch},
-            "issue": {"number": number},
-        }
-        ticket = await tickets.load_ticket(ctx, payload)
-        if ticket is not None and not ticket.issue.get("pull_request"):
+        ticket = await _load_ticket(ctx, src, number)
+        if ticket is not None:
             return ticket
     return None
+
+
+async def _load_ticket(ctx: Context, src: _Source, number: int) -> tickets.Ticket | None:
+    payload = {
+        "repository": {
+            "full_name": f"{src.owner}/{src.repo}",
+            "default_branch": src.default_branch,
+        },
+        "issue": {"number": number},
+    }
+    ticket = await tickets.load_ticket(ctx, payload)
+    if ticket is None or ticket.issue.get("pull_request"):
+        return None
+    return ticket
 
 
 async def run(
@@ -192,6 +202,7 @@ async def run(
     *,
     explicit: bool,
     actor: str,
+    ticket_number: int | None = None,
 ) -> None:
     """Open (or find) the backport PR of `src` for each line, then record the matrix.
 
@@ -199,18 +210,23 @@ async def run(
     redelivered event finds each line settled and does nothing; only a person's request
     (`explicit`) retries a line that conflicted, failed or was declined.
     """
-    ticket = await _find_ticket(ctx, src)
+    if ticket_number is None:
+        ticket = await _find_ticket(ctx, src)
+    else:
+        ticket = await _load_ticket(ctx, src, ticket_number)
     if ticket is None:
         await _say_no_ticket(ctx, src, requested)
         return
     if ticket.config.error is not None:
         # lts/config reports the broken policy; nothing is decided under it.
         return
+    new_fix = src.number not in ticket.state.fixes
+    if new_fix:
+        # Remembered so that a line planned after the merge is backported from it.
+        ticket.state = replace(ticket.state, fixes=(*ticket.state.fixes, src.number)[-50:])
     lines = set(requested)
     if not explicit:
         lines |= set(ticket.state.backport)
-    if not lines:
-        return
     entries = ticket.state.backports
     before = entries
     today = ticket.now.date()
@@ -235,6 +251,8 @@ async def run(
             AuditEntry(ticket.now, actor, f"backport {entry.status}", _audit_detail(entry))
         )
     if entries == before:
+        if new_fix:
+            await tickets.save_ticket(ctx, ticket)
         return
     ticket.state = replace(ticket.state, backports=entries)
     # The ticket's record first: everything after it can be rebuilt from it.
@@ -696,19 +714,40 @@ async def on_backport_opened(event: sansio.Event, ctx: Context) -> None:
         await _report_on_source(ctx, src, ticket.number, entries, set())
 
 
-@router.register("issue_comment", action="created")
-async def on_comment(event: sansio.Event, ctx: Context) -> None:
-    """`/backport v1.4 ...` on a PR: now if it is merged, queued as labels until it is."""
-    issue = event.data["issue"]
-    if not issue.get("pull_request"):
-        return
-    sender = event.data.get("sender") or {}
-    login = str(sender.get("login", ""))
-    if sender.get("type") == "Bot" or login != str(event.data["comment"]["user"]["login"]):
-        return
-    parsed = commands.parse_comment(
-        str(event.data["comment"].get("body") or ""), app_slug=ctx.services.app_slug
+async def backport_ticket_fixes(
+    ctx: Context, payload: dict[str, Any], lines: set[str], *, explicit: bool, actor: str
+) -> None:
+    """Lines newly planned (or asked for again) on a ticket: backport its merged fixes."""
+    repository = payload["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
+    default = str(repository.get("default_branch") or "main")
+    number = int(payload["issue"]["number"])
+    ticket = await tickets.load_ticket(
+        ctx, {"repository": repository, "issue": {"number": number}}, with_intake=False
     )
+    if ticket is None or ticket.config.error is not None:
+        return
+    # Only lines the triage handler accepted into the plan (it ran first, and refuses
+    # what the actor may not ask for or the line may not take).
+    lines &= set(ticket.state.backport)
+    if not lines or not ticket.state.fixes:
+        return
+    for fix in ticket.state.fixes:
+        try:
+            pr = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{fix}")
+        except gidgethub.BadRequest as exc:
+            if exc.status_code not in (404, 410):
+                raise
+            continue
+        if not pr.get("merged"):
+            continue
+        src = _Source(owner, repo, default, pr, ticket.config.config)
+        await run(ctx, src, lines, explicit=explicit, actor=actor, ticket_number=number)
+
+
+def _requested(body: str, app_slug: str) -> tuple[set[str], set[str]]:
+    """The lines a comment's `/backport` and `/remove-backport` commands name."""
+    parsed = commands.parse_comment(body, app_slug=app_slug)
     wanted: set[str] = set()
     withdrawn: set[str] = set()
     for command in parsed.commands:
@@ -716,6 +755,37 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
             wanted |= set(command.versions)
         elif isinstance(command, commands.RemoveBackportCommand):
             withdrawn |= set(command.versions)
+    return wanted, withdrawn
+
+
+@router.register("issues", action="labeled")
+async def on_ticket_labeled(event: sansio.Event, ctx: Context) -> None:
+    """A `backport/vX.Y` label put on a ticket by hand: its merged fixes are backported."""
+    if event.data["issue"].get("pull_request"):
+        return
+    versions = _pr_lines({str((event.data.get("label") or {}).get("name", ""))})
+    if versions:
+        actor = str((event.data.get("sender") or {}).get("login", ""))
+        await backport_ticket_fixes(ctx, event.data, versions, explicit=False, actor=actor)
+
+
+@router.register("issue_comment", action="created")
+async def on_comment(event: sansio.Event, ctx: Context) -> None:
+    """`/backport v1.4 ...`: on a PR now if it is merged, else queued as labels until it is;
+    on a ticket, for each fix of it already merged (a conflict or failure is tried again).
+    """
+    issue = event.data["issue"]
+    sender = event.data.get("sender") or {}
+    login = str(sender.get("login", ""))
+    if sender.get("type") == "Bot" or login != str(event.data["comment"]["user"]["login"]):
+        return
+    wanted, withdrawn = _requested(
+        str(event.data["comment"].get("body") or ""), ctx.services.app_slug
+    )
+    if not issue.get("pull_request"):
+        if wanted:
+            await backport_ticket_fixes(ctx, event.data, wanted, explicit=True, actor=login)
+        return
     if not wanted and not withdrawn:
         return
     repository = event.data["repository"]

@@ -436,3 +436,91 @@ async def test_a_workflow_change_the_app_may_not_write_is_explained(
     ]
     assert "`workflows` permission" in note.body
     assert ".github/workflows/ci.yml" in note.body
+
+
+async def test_a_line_planned_after_the_merge_is_backported_from_the_merged_fix(
+    world: Sandbox, bot: Bot
+) -> None:
+    fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    assert backport_prs(world, "release-lts/v1.3") == []
+
+    await world.comment(REPO, 1, user="tina", body="/affects v1.3\n/backport v1.3")
+    await world.settle(bot)
+
+    (number,) = backport_prs(world, "release-lts/v1.3")
+    assert world.pull(REPO, number).head_ref == "lts/v1.3/issue-1"
+    status = next(c for c in world.comments_on(REPO, 1) if "lts-bot:status" in c.body)
+    assert f"Merged fixes: #{fix.number}" in status.body
+
+
+async def test_a_conflict_is_retried_by_backport_on_the_ticket_and_a_hand_backport_is_linked(
+    world: Sandbox, bot: Bot
+) -> None:
+    await world.push_commits(
+        REPO, "release-lts/v1.4", {"app.py": edit(LINES, "line 3", "3 (lts)")}, author="alice"
+    )
+    fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    assert backport_prs(world, "release-lts/v1.4") == []
+
+    # Still conflicting: /backport on the ticket tries again and reports the same.
+    await world.comment(REPO, 1, user="tina", body="/backport v1.4")
+    await world.settle(bot)
+    assert backport_prs(world, "release-lts/v1.4") == []
+    conflicts = [
+        c for c in world.comments_on(REPO, fix.number) if "lts-bot:backport-conflict" in c.body
+    ]
+    assert len(conflicts) == 1
+
+    # Someone resolves it by hand, as the comment says, and opens the PR.
+    resolved = edit(LINES, "line 3", "three")
+    await world.push_commits(
+        REPO,
+        "lts/v1.4/issue-1",
+        {"app.py": resolved},
+        message=f"Fix the crash\n\n(cherry picked from commit {fix.merge_sha})\n"
+        "Backport to v1.4\nRefs #1\nChangelog: Fix the crash",
+        author="alice",
+        from_ref="release-lts/v1.4",
+    )
+    pr = await world.open_pr(
+        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
+    )
+    await world.settle(bot)
+    (matrix,) = [c for c in world.comments_on(REPO, fix.number) if "lts-bot:backports" in c.body]
+    assert f"#{pr.number}" in matrix.body
+    assert "backport-conflict/v1.4" not in world.labels_on(REPO, fix.number)
+
+
+async def test_fidelity_flags_a_hand_backport_with_conflict_markers_until_a_release_manager_accepts(
+    world: Sandbox, bot: Bot
+) -> None:
+    await world.push_commits(
+        REPO, "release-lts/v1.4", {"app.py": edit(LINES, "line 3", "3 (lts)")}, author="alice"
+    )
+    fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    botched = edit(LINES, "line 3", "<<<<<<< HEAD\n3 (lts)\n=======\nthree\n>>>>>>> abc1234 (Fix)")
+    pushed = await world.push_commits(
+        REPO,
+        "lts/v1.4/issue-1",
+        {"app.py": botched},
+        message=f"Fix the crash\n\n(cherry picked from commit {fix.merge_sha})\n"
+        "Backport to v1.4\nRefs #1\nChangelog: Fix the crash",
+        author="alice",
+        from_ref="release-lts/v1.4",
+    )
+    pr = await world.open_pr(
+        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
+    )
+    await world.settle(bot)
+
+    (fidelity,) = world.check_runs(REPO, pushed.after, name="lts/backport-fidelity")
+    assert fidelity.conclusion == "failure"
+    assert "<<<<<<<" in fidelity.output["summary"] + (fidelity.output.get("text") or "")
+    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    assert "lts/backport-fidelity" in gate.output["summary"]
+    assert "accepted by" not in gate.output["summary"]
+
+    await world.comment(REPO, pr.number, user="rel", body="/approve release-manager")
+    await world.settle(bot)
+    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    assert "accepted by @rel" in gate.output["summary"]
