@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import gates, ingest
+from bench import backports, gates, ingest
 
 
 def main() -> None:
     asyncio.run(gates.run())
+    asyncio.run(backports.run())
     asyncio.run(ingest.run())
 
 

@@ -415,61 +415,115 @@ async def _play_triage(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) 
     )
 
 
-PATCH_MESSAGE = """\
-Fix the crash on an empty config (#1)
+FIX_BODY = """\
+Fixes #1
+
+An empty config file made `load` crash; it now reads as an empty config.
 
 Changelog: Fix a crash on an empty config (CVE-2026-31337)
-Backport to v1.4
 """
+CONFIG_PY = "def load(text):\n    return parse(text)\n"
+FIXED_PY = "def load(text):\n    return parse(text) if text else {}\n"
+# v1.3 is security-only and parses strictly: the same line differs there.
+STRICT_PY = "def load(text):\n    return parse(text, strict=True)\n"
+RESOLVED_PY = "def load(text):\n    return parse(text, strict=True) if text else {}\n"
 
 
 async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> None:
-    """The patch PR into release-lts/v1.4: the four checks, approvals, the gate."""
+    """The fix lands on main; lts-bot backports it; gates, approvals, merge, a hand backport."""
     for login in ("reviewer", "qa", "release-manager"):
         sandbox.add_user(login)
     sandbox.set_permission(REPO, "reviewer", "write")
+    sandbox.set_permission(REPO, "contributor", "write")
     sandbox.set_permission(REPO, "maintainer", "maintain")
     sandbox.add_team("acme", "qa", ["qa"])
     sandbox.add_team("acme", "release", ["release-manager"])
-    await sandbox.create_branch(REPO, "release-lts/v1.4", from_ref="main", user="maintainer")
-    pushed = await sandbox.push_commits(
-        REPO,
-        "lts/v1.4/issue-1",
-        {"src/config.py": "def load(text):\n    return text or {}\n"},
-        message=PATCH_MESSAGE,
-        author="contributor",
-        from_ref="release-lts/v1.4",
+    await sandbox.push_commits(
+        REPO, "main", {"src/config.py": CONFIG_PY}, message="Add the loader", author="maintainer"
     )
-    pr = await sandbox.open_pr(
+    for version in ("1.4", "1.3"):
+        await sandbox.create_branch(
+            REPO, f"release-lts/v{version}", from_ref="main", user="maintainer"
+        )
+    await sandbox.push_commits(
         REPO,
-        user="contributor",
-        head="lts/v1.4/issue-1",
-        base="release-lts/v1.4",
-        title="[v1.4] Fix the crash on an empty config",
+        "release-lts/v1.3",
+        {"src/config.py": STRICT_PY},
+        message="Parse strictly on 1.3",
+        author="maintainer",
     )
     await sandbox.settle(bot)
-    runs = _gate_runs(sandbox, pushed.after)
+
+    await sandbox.push_commits(
+        REPO,
+        "fix-empty-config",
+        {"src/config.py": FIXED_PY},
+        message="Fix the crash on an empty config",
+        author="contributor",
+    )
+    fix = await sandbox.open_pr(
+        REPO,
+        user="contributor",
+        head="fix-empty-config",
+        title="Fix the crash on an empty config",
+        body=FIX_BODY,
+    )
+    await sandbox.review(REPO, fix.number, user="reviewer", state="APPROVE")
+    await sandbox.merge_pr(REPO, fix.number, method="squash", user="maintainer")
+    await sandbox.settle(bot)
+    pulls = {
+        it.pull.base_ref: it.pull
+        for it in sandbox.world.repo_by_name(REPO).issues.values()
+        if it.pull is not None and it.pull.base_ref.startswith("release-lts/")
+    }
+    v14 = pulls.get("release-lts/v1.4")
+    matrix = _bot_comment(sandbox, fix.number, "<!-- lts-bot:backports -->")
+    rows = [" ".join(ln.replace("|", " ").split()) for ln in matrix.splitlines() if "v1." in ln]
     expect(
-        "contributor",
-        f"opens #{pr.number} from lts/v1.4/issue-1 into release-lts/v1.4",
+        "maintainer",
+        f"squash-merges fix #{fix.number} on main (Fixes #1)",
+        f"lts-bot opens #{v14.number if v14 else '?'} "
+        f"({v14.head_ref if v14 else '-'}); matrix: {'; '.join(rows)}",
+        v14 is not None
+        and v14.head_ref == "lts/v1.4/issue-1"
+        and "release-lts/v1.3" not in pulls
+        and "backport-conflict/v1.3" in sandbox.labels_on(REPO, fix.number),
+    )
+    how = _bot_comment(sandbox, fix.number, "<!-- lts-bot:backport-conflict v1.3")
+    command = next((ln for ln in how.splitlines() if "git cherry-pick -x" in ln), "")
+    expect(
+        "lts-bot",
+        "explains the v1.3 conflict on the fix",
+        f"files: src/config.py; by hand: {command.strip()}",
+        "src/config.py" in how and bool(command),
+    )
+    if v14 is None:
+        return
+
+    runs = _gate_runs(sandbox, v14.head_sha)
+    expect(
+        "reviewer",
+        f"reads the checks on #{v14.number} (the bot asked for their review)",
         "; ".join(f"{name} {conclusion}" for name, (conclusion, _) in runs.items()),
         runs.get("lts/branch-name", ("",))[0] == "success"
         and runs.get("lts/commit-message", ("",))[0] == "success"
-        and runs.get("lts/gate", ("",))[0] == "failure",
+        and runs.get("lts/backport-fidelity", ("",))[0] == "success"
+        and runs.get("lts/gate", ("",))[0] == "failure"
+        and "reviewer" in {u.login for u in v14.requested_reviewers},
     )
     expect(
         "reviewer",
-        "reads lts/approvals on the PR",
+        "reads lts/approvals on the backport PR",
         runs.get("lts/approvals", ("", ""))[1],
         runs.get("lts/approvals", ("",))[0] == "failure",
     )
 
-    await sandbox.review(REPO, pr.number, user="reviewer", state="APPROVE")
-    await sandbox.comment(REPO, pr.number, user="qa", body="/approve qa")
-    await sandbox.comment(REPO, pr.number, user="release-manager", body="/approve release-manager")
-    await sandbox.comment(REPO, pr.number, user="maintainer", body="/approve security")
+    await sandbox.review(REPO, v14.number, user="reviewer", state="APPROVE")
+    await sandbox.comment(REPO, v14.number, user="qa", body="/approve qa")
+    await sandbox.comment(REPO, v14.number, user="release-manager", body="/approve release-manager")
+    await sandbox.comment(REPO, v14.number, user="maintainer", body="/approve security")
     await sandbox.settle(bot)
-    runs = _gate_runs(sandbox, pushed.after)
+    runs = _gate_runs(sandbox, v14.head_sha)
     expect(
         "reviewer, QA, release manager, security",
         "approve, /approve qa, /approve release-manager, /approve security",
@@ -478,10 +532,84 @@ async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -
         and runs.get("lts/gate", ("",))[0] == "success",
     )
 
+    await sandbox.merge_pr(REPO, v14.number, method="squash", user="release-manager")
+    await sandbox.settle(bot)
+    labels = sandbox.labels_on(REPO, 1)
+    status = _bot_comment(sandbox, 1, "<!-- lts-bot:status -->")
+    plan = [
+        " ".join(ln.replace("|", " ").split())
+        for ln in status.splitlines()
+        if ln.startswith("| v1.")
+    ]
+    expect(
+        "release manager",
+        f"merges #{v14.number} into release-lts/v1.4",
+        f"ticket #1 labelled backported/v1.4; plan: {'; '.join(plan)}",
+        "backported/v1.4" in labels and any("merged" in row for row in plan),
+    )
+
+    pushed = await sandbox.push_commits(
+        REPO,
+        "lts/v1.3/issue-1",
+        {"src/config.py": RESOLVED_PY},
+        message=(
+            "Fix the crash on an empty config\n\n"
+            f"(cherry picked from commit {fix.merge_commit_sha})\n"
+            "Backport to v1.3\nRefs #1\n"
+            "Changelog: Fix a crash on an empty config (CVE-2026-31337)"
+        ),
+        author="contributor",
+        from_ref="release-lts/v1.3",
+    )
+    hand = await sandbox.open_pr(
+        REPO,
+        user="contributor",
+        head="lts/v1.3/issue-1",
+        base="release-lts/v1.3",
+        title="[v1.3] Fix the crash on an empty config",
+    )
+    await sandbox.settle(bot)
+    fidelity = sandbox.check_runs(REPO, pushed.after, name="lts/backport-fidelity")
+    matrix = _bot_comment(sandbox, fix.number, "<!-- lts-bot:backports -->")
+    expect(
+        "contributor",
+        f"resolves the v1.3 conflict by hand and opens #{hand.number}",
+        f"matrix links it; lts/backport-fidelity "
+        f"{fidelity[0].conclusion if fidelity else 'missing'}: "
+        f"{fidelity[0].output.get('title') if fidelity else ''}",
+        f"#{hand.number}" in matrix
+        and "backport-conflict/v1.3" not in sandbox.labels_on(REPO, fix.number)
+        and bool(fidelity)
+        and fidelity[0].conclusion == "failure",
+    )
+    await sandbox.comment(
+        REPO, hand.number, user="release-manager", body="/approve release-manager"
+    )
+    await sandbox.settle(bot)
+    gate = sandbox.check_runs(REPO, pushed.after, name="lts/gate")
+    line = next(
+        (ln for ln in (gate[0].output.get("summary") or "").splitlines() if "fidelity" in ln)
+        if gate
+        else iter(()),
+        "",
+    )
+    expect(
+        "release manager",
+        "reviews the difference and signs off with /approve release-manager",
+        " ".join(line.replace("[", " ").replace("]", " ").split())[:160],
+        "accepted by @release-manager" in line,
+    )
+
 
 def _gate_runs(sandbox: Sandbox, sha: str) -> dict[str, tuple[str, str]]:
     out = {}
-    for name in ("lts/branch-name", "lts/commit-message", "lts/approvals", "lts/gate"):
+    for name in (
+        "lts/branch-name",
+        "lts/commit-message",
+        "lts/backport-fidelity",
+        "lts/approvals",
+        "lts/gate",
+    ):
         runs = sandbox.check_runs(REPO, sha, name=name)
         if len(runs) == 1:
             out[name] = (str(runs[0].conclusion), str(runs[0].output.get("title")))
