@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -21,6 +22,25 @@ if TYPE_CHECKING:
     from bot.repo_config import ConfigStore
 
 log = get_logger(__name__)
+
+
+def fetch_in_order(router: routing.Router, event: sansio.Event) -> list[Any]:
+    """The handlers for `event` in the order they were registered and composed.
+
+    gidgethub's `Router.fetch` returns a frozenset, so handlers would run in an order that
+    changes from one process to the next. Handlers of one event build on each other (the
+    backports handler reads the plan the triage handler just saved), so they run in the
+    order `handlers.make_router` composes them; gidgethub's route lists keep that order.
+    """
+    found: list[Any] = list(router._shallow_routes.get(event.event, ()))
+    for key, by_value in router._deep_routes.get(event.event, {}).items():
+        value = event.data.get(key)
+        if isinstance(value, Hashable) and value in by_value:
+            found.extend(by_value[value])
+    known = router.fetch(event)
+    ordered = list(dict.fromkeys(found))
+    # Whatever a future gidgethub keeps elsewhere still runs, after the ordered ones.
+    return ordered + [h for h in known if h not in ordered]
 
 
 @dataclass(frozen=True)
@@ -124,7 +144,7 @@ class Dispatcher:
 
     async def __call__(self, delivery: Delivery) -> bool:
         event = sansio.Event(delivery.payload, event=delivery.event, delivery_id=delivery.id)
-        handlers = cast(list[Handler], list(self.router.fetch(event)))
+        handlers = cast(list[Handler], fetch_in_order(self.router, event))
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             delivery_id=delivery.id,

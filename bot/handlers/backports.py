@@ -203,8 +203,10 @@ async def run(
     explicit: bool,
     actor: str,
     ticket_number: int | None = None,
-) -> None:
+) -> list[str]:
     """Open (or find) the backport PR of `src` for each line, then record the matrix.
+
+    Returns what a person who asked explicitly should hear about lines left as they were.
 
     `requested` are the lines asked for now; on a merge, the ticket's plan is added. A
     redelivered event finds each line settled and does nothing; only a person's request
@@ -216,10 +218,10 @@ async def run(
         ticket = await _load_ticket(ctx, src, ticket_number)
     if ticket is None:
         await _say_no_ticket(ctx, src, requested)
-        return
+        return []
     if ticket.config.error is not None:
         # lts/config reports the broken policy; nothing is decided under it.
-        return
+        return []
     new_fix = src.number not in ticket.state.fixes
     if new_fix:
         # Remembered so that a line planned after the merge is backported from it.
@@ -231,11 +233,15 @@ async def run(
     before = entries
     today = ticket.now.date()
     opened: list[int] = []
+    notes: list[str] = []
     for version in sorted(lines, key=_version_key, reverse=True):
         current = next((e for e in entries if e.line == version and e.source == src.number), None)
         if current is not None and (
             current.status in _SETTLED or (current.status in _NEEDS_REQUEST and not explicit)
         ):
+            if explicit and current.status in _SETTLED:
+                what = f"#{current.pr}" if current.pr is not None else current.detail
+                notes.append(f"- v{version}: already done ({current.status}: {what})")
             continue
         refusal = _refusal(version, src.config, today)
         if refusal is not None:
@@ -253,7 +259,7 @@ async def run(
     if entries == before:
         if new_fix:
             await tickets.save_ticket(ctx, ticket)
-        return
+        return notes
     ticket.state = replace(ticket.state, backports=entries)
     # The ticket's record first: everything after it can be rebuilt from it.
     await tickets.save_ticket(ctx, ticket)
@@ -267,6 +273,7 @@ async def run(
         ticket=ticket.number,
         lines={e.line: e.status for e in entries if e.source == src.number},
     )
+    return notes
 
 
 def _audit_detail(entry: BackportEntry) -> str:
@@ -827,18 +834,24 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         )
         wanted = set()
     elif not pr.get("merged") and wanted:
-        state = "is closed without merging" if pr.get("state") == "closed" else "is not merged"
-        notes.append(
-            f"- queued {', '.join('v' + v for v in sorted(wanted))}: this PR {state} yet; "
-            "the backport PRs open when it merges"
-        )
+        versions = ", ".join("v" + v for v in sorted(wanted))
+        if pr.get("state") == "closed":
+            notes.append(
+                f"- queued {versions}: this PR was closed without merging; the backport PRs "
+                "open if it is reopened and merged"
+            )
+        else:
+            notes.append(
+                f"- queued {versions}: this PR is not merged yet; the backport PRs open when "
+                "it merges"
+            )
         wanted = set()
-    if notes:
-        await _reply(ctx, owner, repo, number, f"@{login}:\n" + "\n".join(notes), reply_marker)
     if wanted:
         pr["labels"] = [{"name": name} for name in labels | add]
         src = _Source(owner, repo, default, pr, config)
-        await run(ctx, src, wanted, explicit=True, actor=login)
+        notes += await run(ctx, src, wanted, explicit=True, actor=login)
+    if notes:
+        await _reply(ctx, owner, repo, number, f"@{login}:\n" + "\n".join(notes), reply_marker)
 
 
 @router.register("pull_request", action="labeled")

@@ -154,6 +154,9 @@ async def test_a_squash_merged_fix_gets_its_backport_pr_equal_to_git_cherry_pick
     assert "Backport to v1.4" in message
     assert "Changelog: Fix the crash on an empty config" in message
     assert "Co-authored-by:" in message
+    # Author and committer are left to GitHub, which signs the commit as the App's.
+    head = git(world.git_dir(REPO), "rev-parse", "lts/v1.4/issue-1")
+    assert head in world.world.verified
     # Built on the line's head, and no work branch is left.
     assert git(world.git_dir(REPO), "rev-parse", "lts/v1.4/issue-1~1") == base
     assert refs(world, "refs/heads/lts-bot") == []
@@ -333,6 +336,8 @@ async def test_redelivery_resend_and_repeated_commands_create_nothing_twice(
 
     assert len(backport_prs(world, "release-lts/v1.4")) == 1
     assert refs(world, "refs/heads/lts/") == ["refs/heads/lts/v1.4/issue-1"]
+    # The repeated request is answered, not ignored.
+    assert any("already done" in c.body for c in world.comments_on(REPO, fix.number))
     matrices = [c for c in world.comments_on(REPO, fix.number) if "lts-bot:backports" in c.body]
     assert len(matrices) == 1
 
@@ -524,3 +529,41 @@ async def test_fidelity_flags_a_hand_backport_with_conflict_markers_until_a_rele
     await world.settle(bot)
     (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
     assert "accepted by @rel" in gate.output["summary"]
+
+
+async def test_a_crash_after_the_pr_was_opened_is_redelivered_without_a_second_pr(
+    world: Sandbox, bot: Bot
+) -> None:
+    # The PR is opened, then recording the matrix fails: the delivery fails half-way.
+    fault = world.fail_next("PATCH", r"/issues/comments/\d+$", status=500, times=50)
+    fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    assert len(backport_prs(world, "release-lts/v1.4")) == 1
+    world.faults.pending.remove(fault)
+
+    (closed,) = [
+        d
+        for d in world.deliveries_of("pull_request", "closed")
+        if d.payload["pull_request"]["number"] == fix.number
+    ]
+    world.redeliver(closed.guid)
+    await world.settle(bot)
+
+    # The branch with the same pick and the PR from it are found and linked, not remade.
+    (number,) = backport_prs(world, "release-lts/v1.4")
+    assert refs(world, "refs/heads/lts/") == ["refs/heads/lts/v1.4/issue-1"]
+    status = next(c for c in world.comments_on(REPO, 1) if "lts-bot:status" in c.body)
+    assert f"#{number}" in status.body
+    assert "backport PR open" in status.body
+
+
+async def test_a_second_fix_for_the_same_line_gets_its_own_branch(world: Sandbox, bot: Bot) -> None:
+    await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    await merge_fix(
+        world, bot, [{"lib.py": edit(LINES, "line 7", "seven")}], branch="fix-crash-again"
+    )
+
+    heads = sorted(world.pull(REPO, n).head_ref for n in backport_prs(world, "release-lts/v1.4"))
+    assert heads == ["lts/v1.4/issue-1", "lts/v1.4/issue-1-2"]
+    for n in backport_prs(world, "release-lts/v1.4"):
+        (run,) = world.check_runs(REPO, world.pull(REPO, n).head_sha, name="lts/branch-name")
+        assert run.conclusion == "success"
