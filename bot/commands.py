@@ -556,7 +556,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         verb="backport",
         args_syntax="vX.Y [vX.Y ...]",
-        summary="Request a backport of the fix to LTS lines.",
+        summary="On a ticket: plan backports to LTS lines; fixes of it already merged are "
+        "backported at once (again after a conflict or failure). On a pull request into the "
+        "default branch (also for a release manager or eng lead): backport it now if merged, "
+        "else queue the lines as `backport/vX.Y` labels until it merges.",
         roles=_TRIAGE,
         example="/backport v1.4 v1.3",
         parse=_parse_backport,
@@ -564,7 +567,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         verb="remove-backport",
         args_syntax="vX.Y [vX.Y ...]",
-        summary="Withdraw a backport request for LTS lines.",
+        summary="Withdraw LTS lines from a ticket's backport plan, or a pull request's queued "
+        "`backport/vX.Y` labels; backport pull requests already opened stay open.",
         roles=_TRIAGE,
         example="/remove-backport v1.3",
         parse=_parse_remove_backport,

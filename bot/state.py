@@ -159,6 +159,7 @@ def encode_state(state: TicketState) -> dict[str, object]:
         "decision": state.decision,
         "decision_reason": state.decision_reason,
         "decided_at": _opt_iso(state.decided_at, "decided_at"),
+        "planned_at": _opt_iso(state.planned_at, "planned_at"),
         "backport": list(state.backport),
         "security": state.security,
         "regression": state.regression,
@@ -215,6 +216,7 @@ _STATE_KEYS = (
     "decision",
     "decision_reason",
     "decided_at",
+    "planned_at",
     "backport",
     "security",
     "regression",
@@ -374,6 +376,7 @@ def decode_state(data: object) -> TicketState:
         decision=_opt_choice(d.get("decision"), "decision", DECISIONS),
         decision_reason=_str(d.get("decision_reason", ""), "decision_reason"),
         decided_at=_opt_instant(d.get("decided_at"), "decided_at"),
+        planned_at=_opt_instant(d.get("planned_at"), "planned_at"),
         backport=_strs(d.get("backport", []), "backport", _VERSION_RE),
         security=_bool(d.get("security", False), "security"),
         regression=_bool(d.get("regression", False), "regression"),
@@ -525,7 +528,7 @@ def _sla_section(
     elif state.decided_at is None:
         out.append("| Plan | — | the triage decision's time is not recorded | — |")
     else:
-        clock = plan_clock(state.decided_at, sla, pauses=pauses)
+        clock = plan_clock(state.decided_at, sla, pauses=pauses, stopped=state.planned_at)
         out.append(_clock_row(f"Plan ({clock.duration})", clock, config, now))
     if state.paused:
         pause = state.pauses[-1]
@@ -846,6 +849,8 @@ def rebuild(
     def versions(prefix: str) -> tuple[str, ...]:
         return tuple(line.version for line in config.lines if f"{prefix}{line.label}" in present)
 
+    backport = versions(BACKPORT_PREFIX)
+
     return TicketState(
         number=number,
         severity=severity,
@@ -853,7 +858,15 @@ def rebuild(
         affects=versions(AFFECTS_PREFIX),
         decision=decision,
         decided_at=added_at.get(TRIAGE_PREFIX + decision) if decision else None,
-        backport=versions(BACKPORT_PREFIX),
+        planned_at=min(
+            (
+                added_at[BACKPORT_PREFIX + "v" + v]
+                for v in backport
+                if BACKPORT_PREFIX + "v" + v in added_at
+            ),
+            default=None,
+        ),
+        backport=backport,
         security=SECURITY_LABEL in present,
         regression=REGRESSION_LABEL in present,
         missing_fields=(UNKNOWN_MISSING,) if NEEDS_INFO_LABEL in present else (),

@@ -104,6 +104,8 @@ class TicketState:
     decision: Decision | None = None
     decision_reason: str = ""
     decided_at: datetime | None = None
+    # When the first backport target was planned: the plan clock stops there.
+    planned_at: datetime | None = None
     backport: tuple[str, ...] = ()
     security: bool = False
     regression: bool = False

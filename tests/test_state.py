@@ -33,7 +33,14 @@ from bot.state import (
     recover,
     render,
 )
-from bot.ticket import AuditEntry, Checklist, PauseSpan, TicketState, is_owned_label
+from bot.ticket import (
+    AuditEntry,
+    BackportEntry,
+    Checklist,
+    PauseSpan,
+    TicketState,
+    is_owned_label,
+)
 
 KEY = derive_key(b"It's a Secret to Everybody")
 OTHER_KEY = derive_key(b"another installation's secret")
@@ -71,6 +78,7 @@ def full_state(**changes: Any) -> TicketState:
         decision="backport",
         decision_reason="Small, well-tested fix",
         decided_at=utc(23, 14),
+        planned_at=utc(23, 14),
         backport=("1.4",),
         security=True,
         regression=True,
@@ -88,6 +96,10 @@ def full_state(**changes: Any) -> TicketState:
             AuditEntry(utc(23, 14), "carol", "decision: backport", "Small, well-tested fix"),
         ),
         audit_folded=0,
+        backports=(
+            BackportEntry("1.5", 7, "conflict", detail="abc1234 conflicts in app.py", at=NOW),
+        ),
+        fixes=(7,),
     )
     return dataclasses.replace(state, **changes)
 
@@ -395,7 +407,10 @@ def test_the_rendering_shows_every_field() -> None:
         # Created 09:00 + 24h, extended by the one-hour pause; triaged at 14:00.
         "| Triage (high: 24h) | 2026-11-24 10:00 UTC | stopped, 20h left | met |",
         # Triaged Monday 14:00 + 3bd, from 14:00 the plan clock has been running an hour.
-        "| Plan (3bd) | 2026-11-26 14:00 UTC | 2d 23h left | running |",
+        "| Plan (3bd) | 2026-11-26 14:00 UTC | stopped, 3d left | met |",
+        "| v1.5 | `release-lts/v1.5` | `lts/v1.5/issue-123` | conflict: needs a hand backport: "
+        "abc1234 conflicts in app.py (fix #7) |",
+        "Merged fixes: #7",
         "### Backport plan",
         "| v1.4 | `release-lts/v1.4` | `lts/v1.4/issue-123` | planned |",
         "Required approvers: reviewer, qa, release-manager, security",
@@ -600,6 +615,7 @@ def test_rebuild_reads_labels_and_the_timeline() -> None:
         affects=("1.4",),
         decision="backport",
         decided_at=utc(23, 12),
+        planned_at=utc(23, 13),
         backport=("1.4",),
         security=True,
         missing_fields=(UNKNOWN_MISSING,),
@@ -672,3 +688,29 @@ def test_recover_records_the_tampering_last() -> None:
     body = draw(state)
     assert "| 2026-11-23 15:00 | `@lts-bot` | status comment rebuilt |" in body
     assert parse(body, KEY) == ParsedState(state, None)
+
+
+@pytest.mark.parametrize(
+    ("backports", "problem"),
+    [
+        ([{"line": "1.4", "source": 2, "status": "pending"}], "backports[0].status"),
+        ([{"line": "v1.4", "source": 2, "status": "open"}], "backports[0].line"),
+        ([{"line": "1.4", "source": 0, "status": "open"}], "backports[0].source"),
+        ([{"line": "1.4", "source": 2, "status": "open", "pr": True}], "backports[0].pr"),
+        ([{"line": "1.4", "status": "open"}], "missing field"),
+        ([{"line": "1.4", "source": 2, "status": "open", "extra": 1}], "unknown field"),
+        ({"line": "1.4"}, "backports: expected a list"),
+    ],
+)
+def test_a_malformed_backport_matrix_is_refused(backports: object, problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        decode_state({"v": 1, "number": 7, "backports": backports})
+
+
+def test_the_backport_matrix_fixes_and_plan_time_survive_the_round_trip() -> None:
+    state = full_state()
+    parsed = parse(draw(state), KEY)
+    assert parsed.state is not None
+    assert parsed.state.backports == state.backports
+    assert parsed.state.fixes == (7,)
+    assert parsed.state.planned_at == state.planned_at

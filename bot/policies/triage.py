@@ -428,7 +428,7 @@ def _triage(state: TicketState, command: TriageCommand, ctx: _Ctx) -> _Change | 
     )
     if command.decision != "backport" and state.backport:
         # Backport labels left on a deferred ticket would still ask for backport PRs.
-        new = replace(new, backport=())
+        new = replace(new, backport=(), planned_at=None)
         detail += f"; backport targets withdrawn: {_vs(state.backport)}"
     return _Change(new, "triage decided", detail)
 
@@ -449,7 +449,12 @@ def _backport(state: TicketState, command: BackportCommand, ctx: _Ctx) -> _Chang
     added = [v for v in _sorted_versions(command.versions) if v not in state.backport]
     if not added:
         return None
-    new = replace(state, backport=_sorted_versions((*state.backport, *added)))
+    new = replace(
+        state,
+        backport=_sorted_versions((*state.backport, *added)),
+        # The plan is made when its first target is: the plan clock stops then.
+        planned_at=state.planned_at or ctx.now,
+    )
     return _Change(new, "backport planned", _vs(added))
 
 
@@ -459,7 +464,8 @@ def _remove_backport(
     removed = _removable(command.versions, state.backport, ctx)
     if not removed:
         return None
-    new = replace(state, backport=tuple(v for v in state.backport if v not in removed))
+    left = tuple(v for v in state.backport if v not in removed)
+    new = replace(state, backport=left, planned_at=state.planned_at if left else None)
     return _Change(new, "backport withdrawn", _vs(_sorted_versions(removed)))
 
 

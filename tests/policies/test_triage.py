@@ -285,27 +285,43 @@ ACCEPTED = {
         None,
     ),
     "/backport plans a maintained line for a bug fix": Accepted(
-        DECIDED, "/backport v1.4", replace(DECIDED, backport=("1.4",)), ("backport planned", "v1.4")
+        DECIDED,
+        "/backport v1.4",
+        # The first target makes the plan: the plan clock stops.
+        replace(DECIDED, backport=("1.4",), planned_at=NOW),
+        ("backport planned", "v1.4"),
     ),
     "/backport plans a security-only line for a security fix": Accepted(
         SECURE,
         "/backport v1.3 v1.4",
-        replace(SECURE, backport=("1.4", "1.3")),
+        replace(SECURE, backport=("1.4", "1.3"), planned_at=NOW),
         ("backport planned", "v1.4, v1.3"),
     ),
     "/backport for a feature by a release manager": Accepted(
         DECIDED,
         "/backport v1.4",
-        replace(DECIDED, backport=("1.4",)),
+        replace(DECIDED, backport=("1.4",), planned_at=NOW),
         ("backport planned", "v1.4"),
         roles=RELEASE_TRIAGER,
         kind="feature",
     ),
     "/remove-backport withdraws a target": Accepted(
-        replace(SECURE, backport=("1.4", "1.3")),
+        replace(SECURE, backport=("1.4", "1.3"), planned_at=EARLIER),
         "/remove-backport v1.3",
-        replace(SECURE, backport=("1.4",)),
+        replace(SECURE, backport=("1.4",), planned_at=EARLIER),
         ("backport withdrawn", "v1.3"),
+    ),
+    "/remove-backport of the last target reopens the plan": Accepted(
+        replace(SECURE, backport=("1.3",), planned_at=EARLIER),
+        "/remove-backport v1.3",
+        SECURE,
+        ("backport withdrawn", "v1.3"),
+    ),
+    "/backport adding a line keeps the plan's time": Accepted(
+        replace(SECURE, backport=("1.4",), planned_at=EARLIER),
+        "/backport v1.3",
+        replace(SECURE, backport=("1.4", "1.3"), planned_at=EARLIER),
+        ("backport planned", "v1.3"),
     ),
     "/security flags the ticket": Accepted(
         BASE, "/security", replace(BASE, security=True), ("security flagged", "")
@@ -716,7 +732,7 @@ LABELS = {
         SECURE,
         "backport/v1.3",
         True,
-        replace(SECURE, backport=("1.3",)),
+        replace(SECURE, backport=("1.3",), planned_at=NOW),
         ("backport planned via label", "v1.3"),
     ),
     "a backport label removed withdraws the target": LabelCase(
