@@ -567,3 +567,16 @@ async def test_a_second_fix_for_the_same_line_gets_its_own_branch(world: Sandbox
     for n in backport_prs(world, "release-lts/v1.4"):
         (run,) = world.check_runs(REPO, world.pull(REPO, n).head_sha, name="lts/branch-name")
         assert run.conclusion == "success"
+
+
+async def test_a_backport_label_put_on_a_merged_fix_by_hand_backports_it(
+    world: Sandbox, bot: Bot
+) -> None:
+    fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    assert backport_prs(world, "release-lts/v1.3") == []
+
+    await world.add_labels(REPO, fix.number, ["backport/v1.3"], user="tina")
+    await world.settle(bot)
+
+    assert len(backport_prs(world, "release-lts/v1.3")) == 1
+    assert "backport/v1.3" in world.labels_on(REPO, fix.number)
