@@ -100,11 +100,14 @@ async def _plan(ctx: Context, src: _Source) -> PickPlan:
     ]
     merge_sha = str(src.pr["merge_commit_sha"])
     # The chain up to the merge commit holds the rebased copies after a rebase merge.
-    chain = await gh.get(
-        f"/repos/{owner}/{repo}/commits",
-        params={"sha": merge_sha, "per_page": max(1, min(len(pr_commits), 100))},
-    )
-    commits = [_commit(item) for item in chain or []]
+    wanted = max(1, len(pr_commits))
+    commits: list[CommitData] = []
+    async for item in gh.iterate(
+        f"/repos/{owner}/{repo}/commits", params={"sha": merge_sha, "per_page": min(wanted, 100)}
+    ):
+        commits.append(_commit(item))
+        if len(commits) >= wanted:
+            break
     if not commits or commits[0].sha != merge_sha:
         raise RuntimeError(f"GitHub did not list the merge commit {merge_sha[:7]}")
     src._plan = plan = backport.plan_pick(commits[0], commits, pr_commits)
@@ -391,12 +394,27 @@ async def _pick_and_open(
         files = await _conflict_files(ctx, src, outcome, base_sha)
         shown = ", ".join(files[:10]) + (" …" if len(files) > 10 else "")
         detail = f"{outcome.commit[:7]} conflicts" + (f" in {shown}" if files else "")
-        await _post_conflict(ctx, src, ticket.number, line, plan, files)
+        free = backport.branch_name(
+            version, ticket.number, _taken(entries, src.number, version, ticket.number)
+        )
+        await _post_conflict(ctx, src, ticket.number, line, plan, files, free)
         return BackportEntry(version, src.number, "conflict", detail=detail, at=now)
-    taken = {f"lts/v{e.line}/issue-{ticket.number}" for e in entries if e.source != src.number}
+    taken = _taken(entries, src.number, version, ticket.number)
     branch = await _publish(ctx, src, ticket.number, version, outcome, plan, taken)
     number = await _open_pr(ctx, src, ticket, line, branch, plan, changelog)
     return BackportEntry(version, src.number, "open", pr=number, at=now)
+
+
+def _taken(entries: tuple[BackportEntry, ...], source: int, version: str, ticket: int) -> set[str]:
+    """Patch branch names other fixes of the ticket hold on this line.
+
+    Only entries with a PR hold a branch; the suffixes follow the order they were made in.
+    """
+    holders = [e for e in entries if e.line == version and e.source != source and e.pr]
+    taken: set[str] = set()
+    for _ in holders:
+        taken.add(backport.branch_name(version, ticket, taken))
+    return taken
 
 
 async def _publish(
@@ -529,6 +547,7 @@ async def _post_conflict(
     line: LineConfig,
     plan: PickPlan,
     files: list[str],
+    branch: str,
 ) -> None:
     marker = conflict_marker(line.version, src.number)
     body = backport.conflict_comment(
@@ -536,7 +555,7 @@ async def _post_conflict(
         ticket=ticket,
         source=src.number,
         shas=[c.sha for c in plan.commits],
-        branch=backport.branch_name(line.version, ticket, ()),
+        branch=branch,
         base_branch=line.branch,
         files=files,
         marker=marker,
@@ -575,14 +594,14 @@ async def _report_on_source(
     for entry in mine:
         if entry.status == "failed":
             marker = failure_marker(entry.line, src.number)
-            await _upsert_on_source(
-                ctx,
-                src,
-                marker,
-                f"{marker}\nThe backport of #{src.number} to v{entry.line} failed: "
-                f"{entry.detail}\n\nNothing was left half-made. Once the cause is fixed, "
-                f"comment `/backport v{entry.line}` here to try again.",
+            body = backport.failure_comment(
+                version=entry.line,
+                ticket=ticket,
+                source=src.number,
+                reason=entry.detail,
+                marker=marker,
             )
+            await _upsert_on_source(ctx, src, marker, body)
     await _sync_conflict_labels(ctx, src, mine)
 
 
@@ -695,7 +714,8 @@ async def on_backport_opened(event: sansio.Event, ctx: Context) -> None:
         e
         for e in ticket.state.backports
         if e.line == line.version
-        and (e.pr is None or e.pr == int(pr["number"]))
+        # A declined entry may name the closed bot PR this one replaces.
+        and (e.pr is None or e.pr == int(pr["number"]) or e.status == "declined")
         and e.status in ("requested", "conflict", "failed", "declined")
     ]
     if not waiting:
@@ -752,6 +772,17 @@ async def backport_ticket_fixes(
         await run(ctx, src, lines, explicit=explicit, actor=actor, ticket_number=number)
 
 
+async def _may_request(ctx: Context, payload: dict[str, Any], login: str) -> bool:
+    repository = payload["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
+    default = str(repository.get("default_branch") or "main")
+    result = await ctx.services.configs.load(ctx.gh, owner, repo, default)
+    roles = await ctx.services.authz.roles_of(
+        ctx.gh, owner, repo, login, result.config.roles, only=REQUESTER_ROLES
+    )
+    return bool(roles)
+
+
 def _requested(body: str, app_slug: str) -> tuple[set[str], set[str]]:
     """The lines a comment's `/backport` and `/remove-backport` commands name."""
     parsed = commands.parse_comment(body, app_slug=app_slug)
@@ -777,6 +808,7 @@ async def on_ticket_labeled(event: sansio.Event, ctx: Context) -> None:
 
 
 @router.register("issue_comment", action="created")
+@router.register("issue_comment", action="edited")
 async def on_comment(event: sansio.Event, ctx: Context) -> None:
     """`/backport v1.4 ...`: on a PR now if it is merged, else queued as labels until it is;
     on a ticket, for each fix of it already merged (a conflict or failure is tried again).
@@ -790,7 +822,8 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         str(event.data["comment"].get("body") or ""), ctx.services.app_slug
     )
     if not issue.get("pull_request"):
-        if wanted:
+        if wanted and await _may_request(ctx, event.data, login):
+            # The triage handler answers a refused command; a retry needs the role too.
             await backport_ticket_fixes(ctx, event.data, wanted, explicit=True, actor=login)
         return
     if not wanted and not withdrawn:
@@ -812,8 +845,8 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
             owner,
             repo,
             number,
-            f"@{login}, only the triage role can request backports "
-            f"({describe('triage', config.roles)}). Ask a triager to comment "
+            f"@{login}, only the triage role, a release manager or an eng lead can request "
+            f"backports (triage: {describe('triage', config.roles)}). Ask a triager to comment "
             f"`/backport {' '.join('v' + v for v in sorted(wanted or withdrawn))}`.",
             reply_marker,
         )
@@ -822,18 +855,19 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     today = ctx.now().date()
     refused = {v: r for v in sorted(wanted) if (r := _refusal(v, config, today)) is not None}
     wanted -= set(refused)
-    labels = set(apply.labels_of(pr))
-    add = {BACKPORT_PREFIX + "v" + v for v in wanted}
-    remove = {BACKPORT_PREFIX + "v" + v for v in withdrawn} & labels
-    await apply.change_labels(gh, owner, repo, number, add - labels, remove)
     notes = [f"- v{v}: {reason}" for v, reason in refused.items()]
     if str(pr["base"]["ref"]) != default:
         notes.append(
             f"- backports start from fixes merged into `{default}`; this PR targets "
             f"`{pr['base']['ref']}`"
         )
-        wanted = set()
-    elif not pr.get("merged") and wanted:
+        await _reply(ctx, owner, repo, number, f"@{login}:\n" + "\n".join(notes), reply_marker)
+        return
+    labels = set(apply.labels_of(pr))
+    add = {BACKPORT_PREFIX + "v" + v for v in wanted}
+    remove = {BACKPORT_PREFIX + "v" + v for v in withdrawn} & labels
+    await apply.change_labels(gh, owner, repo, number, add - labels, remove)
+    if not pr.get("merged") and wanted:
         versions = ", ".join("v" + v for v in sorted(wanted))
         if pr.get("state") == "closed":
             notes.append(

@@ -100,7 +100,14 @@ async def _fidelity(
                 )
             merged[diff.filename] = diff
     if missing and not merged:
-        truncated = True
+        return CheckRunDecision(
+            name=fidelity.CHECK_NAME,
+            conclusion="neutral",
+            title="The original change cannot be read",
+            summary=f"The commits named by `(cherry picked from commit …)` "
+            f"({', '.join(missing)}) are not in this repository, so there is nothing to "
+            "compare this pull request with. Compare it with the original by hand.",
+        )
     return fidelity.evaluate(
         fidelity.FidelitySnapshot(
             backport=tuple(mine),
@@ -282,14 +289,16 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             },
         )
     fidelity_decision = await _fidelity(ctx, owner, repo, number, commits)
+    latest: dict[str, bool] = {}
+    for sign_off in state.sign_offs:
+        if sign_off.role == "release-manager" and sign_off.sha == head_sha:
+            # Each person's last word counts: `/approve cancel` withdraws the acceptance.
+            latest[sign_off.actor] = not sign_off.cancel
     accepted_by = next(
         (
-            s.actor
-            for s in reversed(state.sign_offs)
-            if s.role == "release-manager"
-            and s.sha == head_sha
-            and not s.cancel
-            and "release-manager" in roles_of.get(s.actor, frozenset())
+            actor
+            for actor, standing in latest.items()
+            if standing and "release-manager" in roles_of.get(actor, frozenset())
         ),
         None,
     )

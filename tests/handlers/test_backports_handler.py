@@ -530,6 +530,11 @@ async def test_fidelity_flags_a_hand_backport_with_conflict_markers_until_a_rele
     (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
     assert "accepted by @rel" in gate.output["summary"]
 
+    await world.comment(REPO, pr.number, user="rel", body="/approve cancel release-manager")
+    await world.settle(bot)
+    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    assert "accepted by" not in gate.output["summary"]
+
 
 async def test_a_crash_after_the_pr_was_opened_is_redelivered_without_a_second_pr(
     world: Sandbox, bot: Bot
@@ -580,3 +585,35 @@ async def test_a_backport_label_put_on_a_merged_fix_by_hand_backports_it(
 
     assert len(backport_prs(world, "release-lts/v1.3")) == 1
     assert "backport/v1.3" in world.labels_on(REPO, fix.number)
+
+
+async def test_a_retry_on_the_ticket_needs_the_triage_role(world: Sandbox, bot: Bot) -> None:
+    await world.push_commits(
+        REPO, "release-lts/v1.4", {"app.py": edit(LINES, "line 3", "3 (lts)")}, author="alice"
+    )
+    await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
+    await world.push_commits(REPO, "release-lts/v1.4", {"app.py": LINES}, author="alice")
+
+    await world.comment(REPO, 1, user="rob", body="/backport v1.4")
+    await world.settle(bot)
+    assert backport_prs(world, "release-lts/v1.4") == []
+
+    await world.comment(REPO, 1, user="tina", body="/backport v1.4")
+    await world.settle(bot)
+    assert len(backport_prs(world, "release-lts/v1.4")) == 1
+
+
+async def test_backport_on_a_pr_into_another_branch_is_refused_without_labels(
+    world: Sandbox, bot: Bot
+) -> None:
+    await world.push_commits(
+        REPO, "lts/v1.4/issue-1", {"app.py": "x\n"}, author="alice", from_ref="release-lts/v1.4"
+    )
+    pr = await world.open_pr(
+        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
+    )
+    await world.comment(REPO, pr.number, user="tina", body="/backport v1.3")
+    await world.settle(bot)
+
+    assert "backport/v1.3" not in world.labels_on(REPO, pr.number)
+    assert any("fixes merged into `main`" in c.body for c in world.comments_on(REPO, pr.number))
