@@ -9,17 +9,10 @@ top and are printed separately.
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections import Counter
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.logs import configure_logging
-from bot.sandbox import Sandbox
-from bot.sandbox.cli import throwaway_app_key
-from bot.service import Bot
-from bot.settings import load_settings
+from bench.harness import sandbox_and_bot
 
 REPO = "acme/widgets"
 CONFIG = """\
@@ -47,31 +40,8 @@ _SHARED = {
 }
 
 
-async def run() -> dict[str, Any]:
-    # The service's logs are not part of the figures.
-    with open(os.devnull, "w") as devnull:  # noqa: ASYNC230
-        configure_logging(stream=devnull)
-        return await _run()
-
-
 async def _one(commits: int, targets: tuple[str, ...]) -> dict[str, int]:
-    clock = FakeClock()
-    pem = throwaway_app_key()
-    secret = secrets.token_hex(16)
-    sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret, clock=clock)
-    settings = load_settings(
-        {
-            "GITHUB_APP_ID": "1",
-            "GITHUB_PRIVATE_KEY": pem,
-            "GITHUB_WEBHOOK_SECRET": secret,
-            "GITHUB_API_URL": sandbox.url,
-            "LTS_BOT_WRITE_INTERVAL": "0",
-        }
-    )
-    bot = Bot.build(settings, clock=clock)
-    port = await bot.start("127.0.0.1", 0)
-    sandbox.webhook_url = f"http://127.0.0.1:{port}/webhook"
-    try:
+    async with sandbox_and_bot() as (sandbox, bot):
         await sandbox.create_repo(REPO, files={".github/lts.yml": CONFIG, "app.py": LINES})
         for login in ("alice", "rita", "tina"):
             if login != "alice":
@@ -122,12 +92,9 @@ async def _one(commits: int, targets: tuple[str, ...]) -> dict[str, int]:
             "pick": sum(n for k, n in by.items() if k in _PICK),
             "shared": sum(n for k, n in by.items() if k in _SHARED),
         }
-    finally:
-        await bot.stop(grace=2)
-        await sandbox.stop()
 
 
-async def _run() -> dict[str, Any]:
+async def run() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     print("backports: GitHub API calls per automatic backport (counted by the sandbox)")
     print(f"  {'fix':<22} {'per line':>8} {'6+4N':>5} {'10+6N':>6} {'shared':>7} {'event':>6}")

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections import Counter
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.logs import configure_logging
-from bot.sandbox import Sandbox
-from bot.sandbox.cli import throwaway_app_key
-from bot.service import Bot
-from bot.settings import load_settings
+from bench.harness import sandbox_and_bot
 
 REPO = "acme/widgets"
 CONFIG = """\
@@ -27,30 +20,7 @@ MESSAGE = "Fix (#1)\n\nChangelog: Fix\nBackport to v1.4\n"
 
 
 async def run() -> dict[str, Any]:
-    # The service's logs are not part of the figures.
-    with open(os.devnull, "w") as devnull:  # noqa: ASYNC230
-        configure_logging(stream=devnull)
-        return await _run()
-
-
-async def _run() -> dict[str, Any]:
-    clock = FakeClock()
-    pem = throwaway_app_key()
-    secret = secrets.token_hex(16)
-    sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret, clock=clock)
-    settings = load_settings(
-        {
-            "GITHUB_APP_ID": "1",
-            "GITHUB_PRIVATE_KEY": pem,
-            "GITHUB_WEBHOOK_SECRET": secret,
-            "GITHUB_API_URL": sandbox.url,
-            "LTS_BOT_WRITE_INTERVAL": "0",
-        }
-    )
-    bot = Bot.build(settings, clock=clock)
-    port = await bot.start("127.0.0.1", 0)
-    sandbox.webhook_url = f"http://127.0.0.1:{port}/webhook"
-    try:
+    async with sandbox_and_bot() as (sandbox, bot):
         await sandbox.create_repo(REPO, files={".github/lts.yml": CONFIG})
         for login in ("alice", "rita", "quinn", "rel", "tina"):
             sandbox.add_user(login)
@@ -106,9 +76,6 @@ async def _run() -> dict[str, Any]:
         await measure("review submitted", review)
         await measure("/approve qa", approve)
         await measure("unrelated label (nothing changes)", unrelated_label)
-    finally:
-        await bot.stop(grace=2)
-        await sandbox.stop()
     print("gates: GitHub API calls per recomputation (counted by the sandbox)")
     for label, (total, by) in figures.items():
         writes = sum(n for k, n in by.items() if not k.startswith("GET"))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -648,11 +649,14 @@ async def on_closed(event: sansio.Event, ctx: Context) -> None:
         sender = str((event.data.get("sender") or {}).get("login", ""))
         await run(ctx, src, _pr_lines(src.labels), explicit=False, actor=sender)
         return
-    await _backport_closed(ctx, event.data)
+    await _on_line_pr(ctx, event.data, _closed)
 
 
-async def _backport_closed(ctx: Context, payload: dict[str, Any]) -> None:
-    """A PR into an LTS line closed: the matrix of its ticket says merged or declined."""
+Change = Callable[[BackportEntry, LineConfig, dict[str, Any], datetime], BackportEntry | None]
+
+
+async def _on_line_pr(ctx: Context, payload: dict[str, Any], change: Change) -> None:
+    """A PR into an LTS line opened or closed: `change` updates its ticket's matrix."""
     pr = payload["pull_request"]
     repository = payload["repository"]
     owner, repo = str(repository["full_name"]).split("/", 1)
@@ -665,80 +669,65 @@ async def _backport_closed(ctx: Context, payload: dict[str, Any]) -> None:
     ticket = await tickets.load_ticket(ctx, {"repository": repository, "issue": {"number": number}})
     if ticket is None or ticket.issue.get("pull_request"):
         return
-    entries = ticket.state.backports
-    mine = [e for e in entries if e.pr == int(pr["number"])]
-    if not mine:
+    changed = [
+        new
+        for entry in ticket.state.backports
+        if (new := change(entry, line, pr, ticket.now)) is not None
+    ]
+    if not changed:
         return
-    merged = bool(pr.get("merged"))
-    for entry in mine:
-        if merged:
-            sha = str(pr.get("merge_commit_sha") or "")[:7]
-            new = replace(entry, status="merged", detail=f"merged as {sha}", at=ticket.now)
-        else:
-            new = replace(entry, status="declined", detail="closed without merging", at=ticket.now)
+    entries = ticket.state.backports
+    actor = str((payload.get("sender") or {}).get("login", ""))
+    for new in changed:
         entries = backport.matrix_transition(entries, new)
-        actor = str((payload.get("sender") or {}).get("login", ""))
         ticket.state = ticket.state.with_audit(
             AuditEntry(ticket.now, actor, f"backport {new.status}", _audit_detail(new))
         )
     ticket.state = replace(ticket.state, backports=entries)
-    if merged:
+    if any(new.status == "merged" for new in changed):
         ticket.extra_labels.add(BACKPORTED_PREFIX + line.label)
     await tickets.save_ticket(ctx, ticket)
-    for source in sorted({e.source for e in mine}):
+    for source in sorted({new.source for new in changed}):
         try:
             src_pr = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{source}")
         except gidgethub.BadRequest:
             continue
         src = _Source(owner, repo, default, src_pr, result.config)
         await _report_on_source(ctx, src, ticket.number, entries, set())
+
+
+def _closed(
+    entry: BackportEntry, line: LineConfig, pr: dict[str, Any], now: datetime
+) -> BackportEntry | None:
+    """The backport PR closed: merged, or declined."""
+    if entry.pr != int(pr["number"]):
+        return None
+    if pr.get("merged"):
+        sha = str(pr.get("merge_commit_sha") or "")[:7]
+        return replace(entry, status="merged", detail=f"merged as {sha}", at=now)
+    return replace(entry, status="declined", detail="closed without merging", at=now)
+
+
+def _opened(
+    entry: BackportEntry, line: LineConfig, pr: dict[str, Any], now: datetime
+) -> BackportEntry | None:
+    """A person opened the backport lts-bot could not make (or one to replace its own)."""
+    number = int(pr["number"])
+    if (
+        entry.line == line.version
+        and entry.status in ("requested", "conflict", "failed", "declined")
+        # A declined entry may name the closed bot PR this one replaces.
+        and (entry.pr is None or entry.pr == number or entry.status == "declined")
+    ):
+        return replace(entry, status="open", pr=number, detail="opened by hand", at=now)
+    return None
 
 
 @router.register("pull_request", action="opened")
 @router.register("pull_request", action="reopened")
 async def on_backport_opened(event: sansio.Event, ctx: Context) -> None:
-    """A person opened the backport the bot could not make: the matrix links it."""
-    pr = event.data["pull_request"]
-    repository = event.data["repository"]
-    owner, repo = str(repository["full_name"]).split("/", 1)
-    default = str(repository.get("default_branch") or "main")
-    result = await ctx.services.configs.load(ctx.gh, owner, repo, default)
-    line = branches.base_line(str(pr["base"]["ref"]), result.config)
-    number = branches.ticket_number(str(pr["head"]["ref"]))
-    if line is None or number is None:
-        return
-    ticket = await tickets.load_ticket(ctx, {"repository": repository, "issue": {"number": number}})
-    if ticket is None or ticket.issue.get("pull_request"):
-        return
-    waiting = [
-        e
-        for e in ticket.state.backports
-        if e.line == line.version
-        # A declined entry may name the closed bot PR this one replaces.
-        and (e.pr is None or e.pr == int(pr["number"]) or e.status == "declined")
-        and e.status in ("requested", "conflict", "failed", "declined")
-    ]
-    if not waiting:
-        return
-    entries = ticket.state.backports
-    actor = str((event.data.get("sender") or {}).get("login", ""))
-    for entry in waiting:
-        new = replace(
-            entry, status="open", pr=int(pr["number"]), detail="opened by hand", at=ticket.now
-        )
-        entries = backport.matrix_transition(entries, new)
-        ticket.state = ticket.state.with_audit(
-            AuditEntry(ticket.now, actor, "backport open", _audit_detail(new))
-        )
-    ticket.state = replace(ticket.state, backports=entries)
-    await tickets.save_ticket(ctx, ticket)
-    for source in sorted({e.source for e in waiting}):
-        try:
-            src_pr = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{source}")
-        except gidgethub.BadRequest:
-            continue
-        src = _Source(owner, repo, default, src_pr, result.config)
-        await _report_on_source(ctx, src, ticket.number, entries, set())
+    """A PR into an LTS line from `lts/vX.Y/issue-N`: the ticket's matrix links it."""
+    await _on_line_pr(ctx, event.data, _opened)
 
 
 async def backport_ticket_fixes(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox
+from bot.sandbox import PullRequest, Sandbox
 from bot.service import Bot
 from tests.sandbox.sandbox_helpers import clone, git, git_try
 
@@ -106,6 +106,26 @@ async def merge_fix(
     if settle:
         await world.settle(bot)
     return Fix(pr.number, tuple(shas), merge_sha)
+
+
+async def open_hand_backport(
+    world: Sandbox, bot: Bot, fix: Fix, app_py: str
+) -> tuple[PullRequest, str]:
+    """alice does the v1.4 backport by hand (`git cherry-pick -x`) and opens its PR."""
+    pushed = await world.push_commits(
+        REPO,
+        "lts/v1.4/issue-1",
+        {"app.py": app_py},
+        message=f"Fix the crash\n\n(cherry picked from commit {fix.merge_sha})\n"
+        "Backport to v1.4\nRefs #1\nChangelog: Fix the crash",
+        author="alice",
+        from_ref="release-lts/v1.4",
+    )
+    pr = await world.open_pr(
+        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
+    )
+    await world.settle(bot)
+    return pr, pushed.after
 
 
 def backport_prs(world: Sandbox, base: str) -> list[int]:
@@ -477,20 +497,7 @@ async def test_a_conflict_is_retried_by_backport_on_the_ticket_and_a_hand_backpo
     assert len(conflicts) == 1
 
     # Someone resolves it by hand, as the comment says, and opens the PR.
-    resolved = edit(LINES, "line 3", "three")
-    await world.push_commits(
-        REPO,
-        "lts/v1.4/issue-1",
-        {"app.py": resolved},
-        message=f"Fix the crash\n\n(cherry picked from commit {fix.merge_sha})\n"
-        "Backport to v1.4\nRefs #1\nChangelog: Fix the crash",
-        author="alice",
-        from_ref="release-lts/v1.4",
-    )
-    pr = await world.open_pr(
-        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
-    )
-    await world.settle(bot)
+    pr, _ = await open_hand_backport(world, bot, fix, edit(LINES, "line 3", "three"))
     (matrix,) = [c for c in world.comments_on(REPO, fix.number) if "lts-bot:backports" in c.body]
     assert f"#{pr.number}" in matrix.body
     assert "backport-conflict/v1.4" not in world.labels_on(REPO, fix.number)
@@ -504,35 +511,23 @@ async def test_fidelity_flags_a_hand_backport_with_conflict_markers_until_a_rele
     )
     fix = await merge_fix(world, bot, [{"app.py": edit(LINES, "line 3", "three")}])
     botched = edit(LINES, "line 3", "<<<<<<< HEAD\n3 (lts)\n=======\nthree\n>>>>>>> abc1234 (Fix)")
-    pushed = await world.push_commits(
-        REPO,
-        "lts/v1.4/issue-1",
-        {"app.py": botched},
-        message=f"Fix the crash\n\n(cherry picked from commit {fix.merge_sha})\n"
-        "Backport to v1.4\nRefs #1\nChangelog: Fix the crash",
-        author="alice",
-        from_ref="release-lts/v1.4",
-    )
-    pr = await world.open_pr(
-        REPO, user="alice", head="lts/v1.4/issue-1", base="release-lts/v1.4", title="[v1.4] Fix"
-    )
-    await world.settle(bot)
+    pr, head = await open_hand_backport(world, bot, fix, botched)
 
-    (fidelity,) = world.check_runs(REPO, pushed.after, name="lts/backport-fidelity")
+    (fidelity,) = world.check_runs(REPO, head, name="lts/backport-fidelity")
     assert fidelity.conclusion == "failure"
     assert "<<<<<<<" in fidelity.output["summary"] + (fidelity.output.get("text") or "")
-    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    (gate,) = world.check_runs(REPO, head, name="lts/gate")
     assert "lts/backport-fidelity" in gate.output["summary"]
     assert "accepted by" not in gate.output["summary"]
 
     await world.comment(REPO, pr.number, user="rel", body="/approve release-manager")
     await world.settle(bot)
-    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    (gate,) = world.check_runs(REPO, head, name="lts/gate")
     assert "accepted by @rel" in gate.output["summary"]
 
     await world.comment(REPO, pr.number, user="rel", body="/approve cancel release-manager")
     await world.settle(bot)
-    (gate,) = world.check_runs(REPO, pushed.after, name="lts/gate")
+    (gate,) = world.check_runs(REPO, head, name="lts/gate")
     assert "accepted by" not in gate.output["summary"]
 
 
