@@ -391,6 +391,15 @@ class TriageSla(_Model):
     low: Duration = Field(Duration(3, "bd"), description="Severity low.")
 
 
+class ReleaseSla(_Model):
+    """How long a planned fix may take to ship on every planned line, by severity."""
+
+    critical: Duration = Field(Duration(2, "bd"), description="Severity critical.")
+    high: Duration = Field(Duration(5, "bd"), description="Severity high.")
+    medium: Duration = Field(Duration(15, "bd"), description="Severity medium.")
+    low: Duration = Field(Duration(30, "bd"), description="Severity low.")
+
+
 class SlaConfig(_Model):
     """Service-level targets and the calendar they are counted in."""
 
@@ -398,6 +407,22 @@ class SlaConfig(_Model):
     holidays: tuple[Date, ...] = Field((), description="Dates that are not business days.")
     triage: TriageSla = Field(TriageSla(), description="From a new request to its triage.")
     plan: Duration = Field(Duration(3, "bd"), description="From triage to an agreed plan.")
+    release: ReleaseSla = Field(
+        ReleaseSla(), description="From the agreed plan to the fix merged on every planned line."
+    )
+    remind_at: float = Field(
+        0.25,
+        gt=0,
+        lt=1,
+        description="Remind the owner once when this share of a clock's time is left.",
+    )
+    escalate_to: RoleName = Field(
+        "eng-lead", description="The role mentioned when a clock's deadline passes."
+    )
+    approval_wait: Duration = Field(
+        Duration(1, "bd"),
+        description="Remind about missing sign-offs on a green LTS PR after this long.",
+    )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -90,6 +90,7 @@ _BLOCK_START = "<!-- lts-bot:state"
 # not a parse error. The payload alphabet is base64url without padding.
 _BLOCK_RE = re.compile(r"<!-- lts-bot:state v1 ([A-Za-z0-9_-]+)\.([A-Za-z0-9]*) -->")
 _VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+_REMINDER_RE = re.compile(r"(triage|plan|release):(remind|breach)")
 _INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?Z")
 # A login (a GitHub App's ends in "[bot]") or a team "org/team-slug".
 _WHO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\]|/[A-Za-z0-9][A-Za-z0-9_-]{0,99})?")
@@ -200,6 +201,7 @@ def encode_state(state: TicketState) -> dict[str, object]:
             for b in state.backports
         ],
         "fixes": list(state.fixes),
+        "reminders": list(state.reminders),
     }
 
 
@@ -231,6 +233,7 @@ _STATE_KEYS = (
     "audit_folded",
     "backports",
     "fixes",
+    "reminders",
 )
 _BACKPORT_KEYS = ("line", "source", "status", "pr", "detail", "at")
 _CHECKLIST_KEYS = ("reproduced", "exploit", "workaround", "api_change", "effort")
@@ -297,13 +300,18 @@ def _opt_choice(value: object, where: str, choices: tuple[_T, ...]) -> _T | None
     return None if value is None else _choice(value, where, choices)
 
 
-def _strs(value: object, where: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+def _strs(
+    value: object,
+    where: str,
+    pattern: re.Pattern[str] | None = None,
+    what: str = "a version X.Y",
+) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ValueError(f"{where}: expected a list, got {type(value).__name__}")
     out = tuple(_str(item, f"{where}[{i}]") for i, item in enumerate(value))
     for i, item in enumerate(out):
         if pattern is not None and not pattern.fullmatch(item):
-            raise ValueError(f"{where}[{i}]: expected a version X.Y, got {item!r}")
+            raise ValueError(f"{where}[{i}]: expected {what}, got {item!r}")
     return out
 
 
@@ -399,6 +407,9 @@ def decode_state(data: object) -> TicketState:
         ),
         fixes=tuple(
             _int(n, f"fixes[{i}]", 1) for i, n in enumerate(_list(d.get("fixes", []), "fixes"))
+        ),
+        reminders=_strs(
+            d.get("reminders", []), "reminders", _REMINDER_RE, "a reminder such as triage:remind"
         ),
     )
 

@@ -25,6 +25,8 @@ SECURITY_LABEL = "security"
 REGRESSION_LABEL = "regression"
 NEEDS_INFO_LABEL = "needs-info"
 SLA_PAUSED_LABEL = "sla/paused"
+# Set by the bot when a clock's deadline passed; never read as state.
+SLA_BREACHED_LABEL = "sla/breached"
 # Set by the bot, never read as state: the ticket's fix is merged into line X.Y.
 BACKPORTED_PREFIX = "backported/"
 # On an original PR whose cherry-pick onto line X.Y conflicted.
@@ -123,6 +125,9 @@ class TicketState:
     backports: tuple[BackportEntry, ...] = ()
     # Merged PRs that fix this ticket: a line planned later is backported from these.
     fixes: tuple[int, ...] = ()
+    # Reminders already posted, as "<clock>:<kind>" ("triage:remind", "plan:breach"):
+    # recorded before posting, so none is posted twice whatever runs the sweep.
+    reminders: tuple[str, ...] = ()
 
     def with_audit(self, entry: AuditEntry) -> TicketState:
         return replace(self, audit=(*self.audit, entry))

@@ -621,7 +621,8 @@ def test_problems_render_with_and_without_position() -> None:
 
 def test_strange_keys_are_quoted_in_the_key_path() -> None:
     assert rendered('sla:\n  "a b": 1\n') == (
-        f'{P}:2: sla["a b"]: unknown key "a b"; expected one of: timezone, holidays, triage, plan'
+        f'{P}:2: sla["a b"]: unknown key "a b"; expected one of: timezone, holidays, triage, plan, '
+        "release, remind_at, escalate_to, approval_wait"
     )
 
 

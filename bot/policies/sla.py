@@ -52,11 +52,12 @@ __all__ = [
     "format_remaining",
     "is_business_day",
     "plan_clock",
+    "release_clock",
     "triage_clock",
 ]
 
 Severity = Literal["critical", "high", "medium", "low"]
-ClockName = Literal["triage", "plan"]
+ClockName = Literal["triage", "plan", "release"]
 ClockStatus = Literal["running", "at-risk", "breached", "paused", "met", "missed"]
 
 _ZERO = timedelta(0)
@@ -382,6 +383,24 @@ def plan_clock(
 ) -> SlaClock:
     """The plan clock: from the triage decision, for `sla.plan`."""
     return SlaClock("plan", triaged_at, sla.plan, pauses, stopped)
+
+
+def release_clock(
+    planned_at: datetime,
+    severity: Severity,
+    sla: SlaConfig,
+    *,
+    pauses: tuple[Pause, ...] = (),
+    stopped: datetime | None = None,
+) -> SlaClock:
+    """The release clock: from the agreed plan until the fix is merged on every planned line."""
+    durations: dict[Severity, Duration] = {
+        "critical": sla.release.critical,
+        "high": sla.release.high,
+        "medium": sla.release.medium,
+        "low": sla.release.low,
+    }
+    return SlaClock("release", planned_at, durations[severity], pauses, stopped)
 
 
 # --- presentation ------------------------------------------------------------------------
