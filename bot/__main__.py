@@ -1,4 +1,4 @@
-"""Command line: `lts-bot serve | demo | check-config | config-schema | version`."""
+"""Command line: `lts-bot serve | sweep | demo | sandbox | check-config | config-schema`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a .github/lts.yml file locally")
     check.add_argument("path", type=Path, help="path to the file, e.g. .github/lts.yml")
     sub.add_parser("config-schema", help="print the JSON Schema of .github/lts.yml")
+    sweep = sub.add_parser(
+        "sweep", help="run one reconciling sweep now (reminders, stale gates, missed backports)"
+    )
+    sweep.add_argument("--repo", default=None, help="only this repository (owner/name)")
+    sweep.add_argument("--dry-run", action="store_true", help="print what it would do, do nothing")
     return parser
 
 
@@ -51,10 +56,30 @@ def _serve() -> int:
     return asyncio.run(serve(settings))
 
 
+def _sweep(repo: str | None, dry_run: bool) -> int:
+    from bot.logs import configure_logging
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    if repo is not None and repo.count("/") != 1:
+        print(f"--repo takes owner/name, got {repo!r}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.LOG_FORMAT, cache=True)
+    from bot.sweep_cli import sweep_once
+
+    return asyncio.run(sweep_once(settings, repo=repo, dry_run=dry_run, out=sys.stdout))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve()
+    if args.command == "sweep":
+        return _sweep(args.repo, args.dry_run)
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.authz import Authorizer
     from bot.github.client import GitHubApp, GitHubPort
     from bot.repo_config import ConfigStore
+    from bot.sweep import Sweeper
 
 log = get_logger(__name__)
 
@@ -56,6 +57,8 @@ class Services:
     authz: Authorizer
     # Signs the machine state in status comments (derived from the webhook secret).
     state_key: bytes
+    # The sweep, when one runs in this process: its handlers tell it what they judged.
+    sweeper: Sweeper | None = None
 
 
 @dataclass(frozen=True)

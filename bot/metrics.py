@@ -240,6 +240,11 @@ class Metrics:
             "Backport attempts, by LTS line and outcome (open, conflict, already-in, failed).",
             ("line", "outcome"),
         )
+        self.reminders = r.counter(
+            "lts_bot_reminders_total",
+            "SLA reminders posted, by clock (triage, plan, release) and kind (remind, breach).",
+            ("clock", "kind"),
+        )
         self.config_loads = r.counter(
             "lts_bot_repo_config_loads_total",
             "Reads of .github/lts.yml, by result (file, absent, invalid).",

@@ -26,6 +26,8 @@ class PrState:
     number: int
     sign_offs: tuple[SignOff, ...] = ()
     seen_comments: tuple[int, ...] = ()
+    # Reminders posted, as "approvals:<head sha>": recorded before posting, checked first.
+    reminded: tuple[str, ...] = ()
 
 
 def _sign(payload: str, key: bytes) -> str:
@@ -40,6 +42,7 @@ def encode(state: PrState, key: bytes) -> str:
             [s.actor, s.role, s.sha, s.at.isoformat(), s.cancel] for s in state.sign_offs
         ],
         "seen": list(state.seen_comments[-MAX_SEEN:]),
+        "reminded": list(state.reminded[-MAX_SEEN:]),
     }
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
     payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -63,9 +66,10 @@ def decode(body: str, key: bytes, number: int) -> PrState | None:
             for a, r, sha, at, c in data["sign_offs"]
         )
         seen = tuple(int(i) for i in data["seen"])
+        reminded = tuple(str(k) for k in data.get("reminded", []))
     except (ValueError, TypeError, KeyError):
         return None
-    return PrState(number, sign_offs, seen)
+    return PrState(number, sign_offs, seen, reminded)
 
 
 def render(state: PrState, key: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 from gidgethub import routing
@@ -17,23 +17,37 @@ from bot.github.client import GitHubApp, RetryPolicy
 from bot.handlers import make_router
 from bot.logs import get_logger, register_secret
 from bot.metrics import Metrics
+from bot.periodic import Job, Periodic
 from bot.queue import WorkQueue
+from bot.redeliver import HOUR, Redeliverer
 from bot.repo_config import ConfigStore
 from bot.settings import Settings
 from bot.state import derive_key
+from bot.sweep import Sweeper, SweepReport
 
 log = get_logger(__name__)
+
+# GitHub records a delivery as failed only after waiting 10 s for an answer: the first
+# redelivery pass waits until those in flight while the service was restarting are known.
+REDELIVER_STARTUP_DELAY = 30.0
+# The first sweep waits for the service to settle (and the redelivery to land).
+SWEEP_STARTUP_DELAY = 60.0
 
 
 @dataclass
 class Bot:
-    """One lts-bot instance: its web app, queue, GitHub access and metrics."""
+    """One lts-bot instance: its web app, queue, GitHub access, metrics and periodic jobs.
+
+    `jobs` run from `start` until `stop`; register more with `add_job`.
+    """
 
     settings: Settings
     app: web.Application
     queue: WorkQueue
     services: Services
     dispatcher: Dispatcher
+    redeliverer: Redeliverer | None = None
+    jobs: dict[str, Periodic] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -71,6 +85,9 @@ class Bot:
             authz=Authorizer(metrics=metrics, clock=clock),
             state_key=derive_key(settings.webhook_secret),
         )
+        # The sweep lists with the services; its handlers report back through them.
+        sweeper = Sweeper(services, budget=settings.LTS_BOT_SWEEP_BUDGET)
+        services = replace(services, sweeper=sweeper)
         dispatcher = Dispatcher(router or make_router(), services)
         queue = WorkQueue(
             dispatcher,
@@ -86,9 +103,84 @@ class Bot:
             metrics=metrics,
             ignore_reason=dispatcher.ignore_reason,
         )
-        return cls(
-            settings=settings, app=app, queue=queue, services=services, dispatcher=dispatcher
+        redeliverer = Redeliverer(
+            github.app(),
+            clock=clock,
+            lookback=settings.LTS_BOT_REDELIVER_LOOKBACK * HOUR,
+            limit=settings.LTS_BOT_REDELIVER_MAX,
         )
+        bot = cls(
+            settings=settings,
+            app=app,
+            queue=queue,
+            services=services,
+            dispatcher=dispatcher,
+            redeliverer=redeliverer,
+        )
+        # What failed while the service was down comes back soon after it starts.
+        bot.add_job(
+            "redeliver",
+            settings.LTS_BOT_REDELIVER_INTERVAL,
+            redeliverer.run,
+            initial_delay=REDELIVER_STARTUP_DELAY,
+        )
+        bot.add_job(
+            "sweep",
+            settings.LTS_BOT_SWEEP_INTERVAL,
+            lambda: bot.sweep_now(),
+            initial_delay=SWEEP_STARTUP_DELAY,
+        )
+        return bot
+
+    @property
+    def sweeper(self) -> Sweeper:
+        assert self.services.sweeper is not None  # Bot.build always makes one
+        return self.services.sweeper
+
+    async def sweep_now(self, *, repo: str | None = None) -> SweepReport:
+        """List every installation's open work and queue what may need action."""
+        report = await self.sweeper.plan(only_repo=repo)
+        queued = self.sweeper.enqueue(report, self.queue)
+        log.info(
+            "sweep_done",
+            repos=len(report.repos),
+            tickets=report.tickets,
+            prs=report.prs,
+            merged=report.merged,
+            queued=queued,
+            deferred=len(report.deferred),
+            errors=report.errors,
+        )
+        return report
+
+    def add_job(
+        self, name: str, interval: float, job: Job, *, initial_delay: float = 0.0
+    ) -> Periodic:
+        """Run `job` every `interval` seconds (0: never) while the service runs.
+
+        The first run is `initial_delay` seconds after `start` (at once if the service is
+        already started). Runs of one job never overlap; a failure is logged and counted
+        in `lts_bot_handler_duration_seconds{event="periodic",handler=name}`.
+        """
+        if name in self.jobs:
+            raise ValueError(f"a periodic job named {name!r} exists already")
+        metrics = self.services.metrics
+
+        def observe(job_name: str, outcome: str, seconds: float) -> None:
+            metrics.handler_seconds.observe(seconds, "periodic", job_name, outcome)
+
+        periodic = Periodic(
+            name,
+            interval,
+            job,
+            clock=self.services.clock,
+            initial_delay=initial_delay,
+            observe=observe,
+        )
+        self.jobs[name] = periodic
+        if self._runner is not None:
+            periodic.start()
+        return periodic
 
     async def start(self, host: str | None = None, port: int | None = None) -> int:
         """Listen on host:port (port 0 picks a free one) and return the bound port."""
@@ -101,10 +193,14 @@ class Bot:
         )
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        # Only once listening: a job may cause deliveries (redelivery) that must land.
+        for job in self.jobs.values():
+            job.start()
         return self.port
 
     async def stop(self, grace: float | None = None) -> bool:
-        """Refuse new deliveries, finish in-flight work within the grace period, close."""
+        """Stop the jobs, refuse new deliveries, finish in-flight work within `grace`, close."""
+        await asyncio.gather(*(job.stop() for job in self.jobs.values()))
         finished = await self.queue.drain(
             self.settings.LTS_BOT_SHUTDOWN_GRACE if grace is None else grace
         )

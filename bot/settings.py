@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     LTS_BOT_HTTP_TIMEOUT: float = Field(default=30.0, gt=0)
     # GitHub asks integrators to space out content-creating requests per installation.
     LTS_BOT_WRITE_INTERVAL: float = Field(default=1.0, ge=0)
+    # GitHub never retries a failed delivery: every this many seconds (0: never) the
+    # service asks it to redeliver, once each, the failed deliveries of the last
+    # LOOKBACK hours (GitHub keeps 72), at most MAX per run.
+    LTS_BOT_REDELIVER_INTERVAL: float = Field(default=3600.0, ge=0)
+    LTS_BOT_REDELIVER_MAX: int = Field(default=50, ge=1)
+    LTS_BOT_REDELIVER_LOOKBACK: float = Field(default=24.0, gt=0, le=72)
+    # The sweep re-evaluates open issues and PRs every this many seconds (0: never),
+    # spending at most BUDGET (a fraction) of an installation's hourly rate limit per run.
+    LTS_BOT_SWEEP_INTERVAL: float = Field(default=300.0, ge=0)
+    LTS_BOT_SWEEP_BUDGET: float = Field(default=0.1, gt=0, le=1)
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from gidgethub import routing
 
-from bot.handlers import backports, config, gates, triage
+from bot.handlers import backports, config, gates, sweep, triage
 
 
 def make_router() -> routing.Router:
-    return routing.Router(config.router, triage.router, gates.router, backports.router)
+    return routing.Router(
+        config.router, triage.router, gates.router, backports.router, sweep.router
+    )

@@ -624,6 +624,16 @@ async def _say_no_ticket(ctx: Context, src: _Source, requested: set[str]) -> Non
     await _upsert_on_source(ctx, src, NO_TICKET_MARKER, body)
 
 
+def requested_lines(src: _Source) -> set[str]:
+    """The lines the fix itself asks for with `backport/vX.Y` labels."""
+    return _pr_lines(src.labels)
+
+
+def source_of(payload: dict[str, Any], pr: dict[str, Any], config: RepoConfig) -> _Source:
+    """The merged fix of `pr`, ready to be backported."""
+    return _source(payload, pr, config)
+
+
 def _source(payload: dict[str, Any], pr: dict[str, Any], config: RepoConfig) -> _Source:
     repository = payload["repository"]
     owner, repo = str(repository["full_name"]).split("/", 1)

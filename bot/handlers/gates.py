@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, cast
 
 import gidgethub
@@ -14,8 +16,17 @@ from bot.authz import describe
 from bot.config import RepoConfig
 from bot.decisions import CheckRunDecision
 from bot.dispatch import Context, github_time
-from bot.policies import approvals, branches, commit_message, fidelity, gate, pr_comments
+from bot.policies import (
+    approvals,
+    branches,
+    commit_message,
+    fidelity,
+    gate,
+    pr_comments,
+    reminders,
+)
 from bot.policies.approvals import Review
+from bot.policies.sla import add_duration
 from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
 
 router = routing.Router()
@@ -167,8 +178,21 @@ def _ci(runs: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: latest.get(name) for name in names}
 
 
-async def recompute(ctx: Context, owner: str, repo: str, number: int, default_branch: str) -> None:
-    """Read the pull request as it is now and rewrite the lts/* check runs that changed."""
+async def recompute(
+    ctx: Context,
+    owner: str,
+    repo: str,
+    number: int,
+    default_branch: str,
+    *,
+    remind: bool = False,
+) -> datetime | None:
+    """Read the pull request as it is now and rewrite the lts/* check runs that changed.
+
+    With `remind` (the sweep), a PR that has waited on sign-offs alone for longer than
+    `sla.approval_wait` gets one reminder naming the missing roles. Returns when such a
+    reminder can next fall due, if it can.
+    """
     gh = ctx.gh
     result = await ctx.services.configs.load(gh, owner, repo, default_branch)
     config = result.config
@@ -179,12 +203,12 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
             raise
         # A check run can name a PR of another repository, or one gone since.
         ctx.log.info("pull_request_gone", number=number)
-        return
+        return None
     base_ref = str(pr["base"]["ref"])
     line = branches.base_line(base_ref, config)
     if line is None or result.error is not None or pr.get("state") != "open":
         # Not an LTS branch (or a closed PR, or a broken policy reported by lts/config).
-        return
+        return None
     head_sha = str(pr["head"]["sha"])
     head_ref = str(pr["head"]["ref"])
     author = str(pr["user"]["login"])
@@ -316,25 +340,79 @@ async def recompute(ctx: Context, owner: str, repo: str, number: int, default_br
         if repo_url:
             # GitHub's page of a check run; the gate links each part to it.
             urls[decision.name] = f"{repo_url}/runs/{run_id}"
-    verdict = gate.evaluate(
-        gate.GateSnapshot(
-            branch_name=branch.conclusion,
-            commit_message=messages.conclusion,
-            approvals=approval.decision.conclusion,
-            required_checks=ci,
-            ticket_triaged_for_line=triaged,
-            ticket_number=ticket.number if ticket else None,
-            line_version=line.version,
-            hold=gate.hold_state(read.holds, roles_of),
-            check_urls=urls,
-            fidelity=fidelity_decision.conclusion,
-            fidelity_accepted_by=accepted_by,
-        )
+    snapshot = gate.GateSnapshot(
+        branch_name=branch.conclusion,
+        commit_message=messages.conclusion,
+        approvals=approval.decision.conclusion,
+        required_checks=ci,
+        ticket_triaged_for_line=triaged,
+        ticket_number=ticket.number if ticket else None,
+        line_version=line.version,
+        hold=gate.hold_state(read.holds, roles_of),
+        check_urls=urls,
+        fidelity=fidelity_decision.conclusion,
+        fidelity_accepted_by=accepted_by,
     )
+    verdict = gate.evaluate(snapshot)
+    before = next((r for r in runs if r.get("name") == verdict.name), None)
     run_id, outcomes[verdict.name] = await gh.upsert_check_run(
         owner, repo, head_sha, verdict, app_id=ctx.services.app_id, known_runs=runs
     )
     ctx.log.info("gates_recomputed", number=number, head=head_sha[:7], check_runs=outcomes)
+    waiting_only_on_sign_offs = approval.missing and all(
+        p.state == "pass" or p.name == approvals.CHECK_NAME for p in gate.parts(snapshot)
+    )
+    if not waiting_only_on_sign_offs or f"approvals:{head_sha}" in state.reminded:
+        return None
+    unchanged = outcomes[verdict.name] == "unchanged"
+    since = github_time((before or {}).get("completed_at"), now) if unchanged else now
+    if remind and unchanged:
+        await _remind_approvals(
+            ctx, owner, repo, number, head_sha, state, record, approval.missing, since, config
+        )
+    return _due_at(since, config)
+
+
+def _due_at(since: datetime, config: RepoConfig) -> datetime:
+    """When a PR green but for sign-offs since `since` is owed a reminder."""
+    return add_duration(since, config.sla.approval_wait, config.sla)
+
+
+async def _remind_approvals(
+    ctx: Context,
+    owner: str,
+    repo: str,
+    number: int,
+    head_sha: str,
+    state: pr_state.PrState,
+    record: apply.Comment | None,
+    missing: tuple[str, ...],
+    since: datetime,
+    config: RepoConfig,
+) -> None:
+    """One reminder per head commit, recorded in the PR's signed record before it is posted."""
+    now = ctx.now()
+    key = f"approvals:{head_sha}"
+    if key in state.reminded or now < _due_at(since, config):
+        return
+    gh = ctx.gh
+    state = replace(state, reminded=(*state.reminded, key))
+    await apply.upsert_comment(
+        gh, owner, repo, number, pr_state.render(state, ctx.services.state_key), existing=record
+    )
+    marker = f"<!-- lts-bot:approval-reminder {head_sha} -->"
+    # Another replica may have posted since this one read the comments: look again.
+    comments = await apply.list_comments(gh, owner, repo, number)
+    if any(c.author == ctx.bot_login and c.body.startswith(marker) for c in comments):
+        return
+    body = reminders.approval_reminder(
+        number=number,
+        missing=[(role, approvals.who_can(role, config)) for role in missing],
+        waited=now - since,
+        marker=marker,
+    )
+    await gh.post(f"/repos/{owner}/{repo}/issues/{number}/comments", {"body": body})
+    ctx.log.info("approval_reminder_posted", number=number, missing=list(missing))
 
 
 async def _record_fast_track(

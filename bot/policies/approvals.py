@@ -402,6 +402,11 @@ def _headline(
     return f"Signed off by {_words([_title(role) for role in required])}"
 
 
+def who_can(role: str, config: RepoConfig) -> str:
+    """How `role` signs off and who holds it, for people reading a check or a reminder."""
+    return _who_can(role, config)
+
+
 def _who_can(role: str, config: RepoConfig) -> str:
     name = _ROLE_NAMES[role]  # every required role is a configurable role
     members = config.roles.members(name)

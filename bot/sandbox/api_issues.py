@@ -12,7 +12,15 @@ from aiohttp import web
 
 from bot.sandbox import shapes_issues as si
 from bot.sandbox.ops import DOCS_COMMENTS, DOCS_ISSUES, DOCS_LABELS
-from bot.sandbox.rest import Routes, int_param, json_response, no_content, page_response, paginate
+from bot.sandbox.rest import (
+    Routes,
+    int_param,
+    json_response,
+    no_content,
+    page_response,
+    paginate,
+    since_param,
+)
 from bot.sandbox.world import (
     ApiError,
     Comment,
@@ -107,13 +115,21 @@ class IssuesApi(Routes):
     # --- issues ---------------------------------------------------------------------------
 
     async def list_issues(self, request: web.Request) -> web.Response:
+        """GitHub's repository issue list: pull requests included, open and newest first.
+
+        Unknown values of `state`, `sort` and `direction` fall back to the defaults (GitHub
+        documents no error for them); a `since` that is not ISO 8601 is a 422.
+        """
         repo = self._repo(request)
         q = request.query
+        since = since_param(request, f"{DOCS_ISSUES}#list-repository-issues")
         items = list(repo.issues.values())
         state = q.get("state", "open")
-        if state in ("open", "closed"):
-            items = [it for it in items if it.state == state]
+        if state != "all":
+            wanted_state = "closed" if state == "closed" else "open"
+            items = [it for it in items if it.state == wanted_state]
         if q.get("labels"):
+            # Every label named must be on the issue (names compare without case).
             wanted = [n.strip() for n in q["labels"].split(",") if n.strip()]
             items = [it for it in items if all(it.has_label(n) for n in wanted)]
         if "creator" in q:
@@ -128,15 +144,12 @@ class IssuesApi(Routes):
                 ]
             else:
                 items = [it for it in items if it.assignees]
-        if "since" in q:
-            items = [it for it in items if self._iso(it.updated_at) >= q["since"]]
+        if since is not None:
+            # Updated at or after `since`, to the second GitHub shows.
+            items = [it for it in items if int(it.updated_at) >= since]
         key = _SORT_KEYS.get(q.get("sort", "created"), _SORT_KEYS["created"])
-        items.sort(key=key, reverse=q.get("direction", "desc") != "asc")
+        items.sort(key=key, reverse=q.get("direction") != "asc")
         return page_response(request, items, lambda it: self._issue_json(repo, it))
-
-    @staticmethod
-    def _iso(epoch: float) -> str:
-        return str(iso(epoch))
 
     async def create_issue(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -211,9 +224,10 @@ class IssuesApi(Routes):
     async def list_comments(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
         it = self._issue(request, repo)
+        since = since_param(request, f"{DOCS_COMMENTS}#list-issue-comments")
         comments = [repo.comments[cid] for cid in it.comment_ids]
-        if "since" in request.query:
-            comments = [c for c in comments if iso(c.updated_at) >= request.query["since"]]
+        if since is not None:
+            comments = [c for c in comments if int(c.updated_at) >= since]
         return page_response(request, comments, lambda c: self._comment_json(repo, c))
 
     async def create_comment(self, request: web.Request) -> web.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -9,12 +10,20 @@ from aiohttp import web
 from bot.sandbox import shapes
 from bot.sandbox import shapes_issues as si
 from bot.sandbox.ops import DOCS_PULLS, DOCS_REVIEWS
-from bot.sandbox.rest import Routes, int_param, json_response, page_response
+from bot.sandbox.rest import Routes, int_param, json_response, page_response, paginate
 from bot.sandbox.world import ApiError, Issue, Repository, Review, validation_failed
 
 # GitHub lists at most this many commits and files of a pull request.
 MAX_PULL_COMMITS = 250
 MAX_PULL_FILES = 3000
+# What `sort=long-running` counts as a month (open longer, active within).
+MONTH = 30 * 24 * 3600.0
+_PULL_SORTS: dict[str, Callable[[Issue], Any]] = {
+    "created": lambda it: (it.created_at, it.number),
+    "updated": lambda it: (it.updated_at, it.number),
+    "popularity": lambda it: (len(it.comment_ids), it.number),
+    "long-running": lambda it: (it.created_at, it.number),
+}
 
 
 def _strings(value: Any, field: str) -> list[str]:
@@ -57,29 +66,48 @@ class PullsApi(Routes):
         return si.pull_request(repo, it, self.world, self._urls())
 
     async def list_pulls(self, request: web.Request) -> web.Response:
+        """GitHub's pull request list: open, newest first, filtered and sorted as asked.
+
+        `head` must be `owner:branch`: GitHub ignores a bare branch name (and so lists
+        every pull request), and no other owner has a fork here. `sort=long-running` keeps
+        pull requests open for over a month and active within the last one. `direction`
+        defaults to desc for `created` and asc for the other sorts. Unknown values of
+        `state`, `sort` and `direction` fall back to the defaults.
+        """
         repo = self._repo(request)
         q = request.query
         items = [it for it in repo.issues.values() if it.pull is not None]
         state = q.get("state", "open")
-        if state in ("open", "closed"):
-            items = [it for it in items if it.state == state]
-        if "head" in q:
-            owner, _, branch = q["head"].rpartition(":")
-            if owner and owner.lower() != repo.owner.login.lower():
+        if state != "all":
+            wanted_state = "closed" if state == "closed" else "open"
+            items = [it for it in items if it.state == wanted_state]
+        owner, colon, branch = q.get("head", "").partition(":")
+        if colon:
+            if owner.lower() != repo.owner.login.lower():
                 items = []
             items = [it for it in items if it.pull is not None and it.pull.head_ref == branch]
         if "base" in q:
             items = [it for it in items if it.pull is not None and it.pull.base_ref == q["base"]]
-        for it in items:
+        sort = q.get("sort", "created")
+        if sort not in _PULL_SORTS:
+            sort = "created"
+        if sort == "long-running":
+            now = self.world.now()
+            items = [
+                it
+                for it in items
+                if (it.closed_at if it.closed_at is not None else now) - it.created_at > MONTH
+                and it.updated_at >= now - MONTH
+            ]
+        direction = q.get("direction")
+        if direction not in ("asc", "desc"):
+            direction = "desc" if sort == "created" else "asc"
+        items.sort(key=_PULL_SORTS[sort], reverse=direction == "desc")
+        chunk, headers = paginate(request, items)
+        for it in chunk:
             # Listed pull requests show their base branch's current head, as GitHub does.
             await self.ops.pull_view(repo, it)
-        sort = q.get("sort", "created")
-        keys = {
-            "created": lambda it: (it.created_at, it.number),
-            "updated": lambda it: (it.updated_at, it.number),
-        }
-        items.sort(key=keys.get(sort, keys["created"]), reverse=q.get("direction", "desc") != "asc")
-        return page_response(request, items, lambda it: self._simple(repo, it))
+        return json_response([self._simple(repo, it) for it in chunk], headers=headers)
 
     async def create_pull(self, request: web.Request) -> web.Response:
         repo = self._repo(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -58,6 +59,28 @@ def int_param(value: str | None, default: int) -> int:
         return int(value) if value is not None else default
     except ValueError:
         return default
+
+
+def since_param(request: web.Request, documentation_url: str) -> float | None:
+    """The `since` query parameter as epoch seconds (None: not given).
+
+    GitHub documents `YYYY-MM-DDTHH:MM:SSZ` and also takes other ISO 8601 forms (a date, an
+    offset, fractions); a time without an offset is UTC. Anything else is a 422.
+    """
+    raw = request.query.get("since", "").strip()
+    if not raw:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            422,
+            "The since parameter needs to be in ISO 8601 format: YYYY-MM-DDTHH:MM:SSZ",
+            documentation_url,
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
 
 
 def paginate(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:

@@ -307,6 +307,7 @@ class Sandbox:
         added = [r for r in chosen if r.id not in existing.repository_ids]
         existing.repository_ids += [r.id for r in added]
         if added:
+            existing.updated_at = self.world.now()
             self.events.installation(existing, "added", sender, added)
         return existing.id
 

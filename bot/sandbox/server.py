@@ -13,6 +13,7 @@ import jwt
 from aiohttp import web
 
 from bot.sandbox import shapes
+from bot.sandbox.api_apps import AppsApi
 from bot.sandbox.api_git import GitApi
 from bot.sandbox.api_issues import IssuesApi
 from bot.sandbox.api_pulls import PullsApi
@@ -136,6 +137,7 @@ class RestApi(Routes):
         app = web.Application(middlewares=[self._middleware])
         r = app.router
         groups: list[Routes] = [
+            AppsApi(self.world, self.ops, self._urls),
             GitApi(self.world, self.ops, self._urls),
             IssuesApi(self.world, self.ops, self._urls),
             PullsApi(self.world, self.ops, self._urls),

@@ -267,7 +267,7 @@ def installation(inst: Installation, a: App, urls: Urls) -> dict[str, Any]:
         "permissions": APP_PERMISSIONS,
         "events": APP_EVENTS,
         "created_at": iso(inst.created_at),
-        "updated_at": iso(inst.created_at),
+        "updated_at": iso(inst.updated_at),
         "single_file_name": None,
         "suspended_at": None,
         "suspended_by": None,

@@ -163,6 +163,11 @@ class Installation:
     repository_ids: list[int]
     created_at: float
     suspended: bool = False
+    # When the installation last changed (repositories added); its creation until then.
+    updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.updated_at = max(self.updated_at, self.created_at)
 
 
 @dataclass

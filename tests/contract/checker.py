@@ -4,12 +4,14 @@ The contract is extracted from GitHub's OpenAPI 3.0 description by
 scripts/update-github-contract. Every request is matched to an operation by method and
 path; JSON request bodies and JSON responses are validated against the operation's
 schemas (OpenAPI 3.0 converted to JSON Schema 2020-12). A `ContractChecker` is callable,
-so it can observe a sandbox directly: `sandbox.observe(checker)`.
+so it can observe a sandbox directly: `sandbox.observe(checker)`. Known defects of the
+pinned description (ERRATA) are corrected as the contract is loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import re
@@ -174,10 +176,62 @@ def _compile(path: str) -> tuple[re.Pattern[str], int, int]:
     return re.compile(pattern + r"\Z"), greedy, literal
 
 
+@dataclass(frozen=True)
+class Erratum:
+    """A defect of the pinned description, corrected when the contract is loaded.
+
+    `where` leads from an operation's 200 JSON response schema to the node whose
+    `allOf` GitHub's own component schema spells `anyOf`: no real answer could match every
+    alternative at once. A test checks that each erratum still applies to the committed
+    file, so one fixed upstream is dropped when the pinned version is bumped.
+    """
+
+    operation: str
+    where: tuple[str, ...]
+    why: str
+
+    def node(self, document: Mapping[str, Any]) -> Any:
+        node: Any = document["operations"].get(self.operation, {})
+        for key in ("responses", "200", "schemas", "application/json", *self.where):
+            if not isinstance(node, Mapping) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    def applies(self, document: Mapping[str, Any]) -> bool:
+        node = self.node(document)
+        return isinstance(node, Mapping) and "allOf" in node
+
+    def correct(self, document: dict[str, Any]) -> None:
+        node = self.node(document)
+        if isinstance(node, dict) and "allOf" in node:
+            node["anyOf"] = node.pop("allOf")
+
+
+ERRATA = (
+    Erratum(
+        "GET /app/installations",
+        ("items", "properties", "account"),
+        "@octokit/openapi inlines the `installation` schema here with its account as allOf "
+        "[simple-user, enterprise]; the component (and GitHub) has anyOf: a user or an "
+        "enterprise, never both at once.",
+    ),
+)
+
+
+def corrected(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `document` with the ERRATA corrected."""
+    fixed: dict[str, Any] = copy.deepcopy(dict(document))
+    for erratum in ERRATA:
+        erratum.correct(fixed)
+    return fixed
+
+
 class Contract:
     """The extracted operations, with compiled path patterns and cached validators."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
+        document = corrected(document)
         self.document = document
         self.operations: dict[str, Operation] = {}
         for key, op in document["operations"].items():

@@ -8,9 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox import Exchange
+from bot.sandbox import Exchange, shapes
+from bot.sandbox.shapes import Urls
+from bot.sandbox.world import Account, App, Installation
 from tests.contract.checker import (
     CONTRACT_FILE,
+    ERRATA,
     ContractChecker,
     listed_operations,
     load_contract,
@@ -97,6 +100,37 @@ def test_every_reference_in_the_contract_resolves_inside_it() -> None:
     prefix = "#/components/schemas/"
     assert all(ref.startswith(prefix) for ref in refs)
     assert {ref.removeprefix(prefix) for ref in refs} <= set(schemas)
+
+
+def test_every_erratum_still_corrects_the_committed_contract() -> None:
+    committed = json.loads(CONTRACT_FILE.read_text())
+    loaded = load_contract().document
+
+    for erratum in ERRATA:
+        assert erratum.applies(committed), f"fixed upstream? drop the erratum: {erratum.why}"
+        assert not erratum.applies(loaded)
+        assert "anyOf" in erratum.node(loaded)
+
+
+def test_an_installations_account_is_a_user_or_an_enterprise_not_both(
+    checker: ContractChecker,
+) -> None:
+    acme = Account(login="acme", id=1, type="Organization")
+    app = App(
+        id=2, slug="lts-bot", name="lts-bot", owner=acme, public_key_pem="", bot=acme, created_at=0
+    )
+    inst = Installation(id=7, account=acme, repository_ids=[], created_at=0)
+    shown = shapes.installation(
+        inst, app, Urls(api="https://api.github.com", html="https://github.com")
+    )
+
+    found = checker.check(exchange("GET", "/app/installations", response=[shown]))
+    half = checker.check(
+        exchange("GET", "/app/installations", response=[{**shown, "account": {"id": 1}}])
+    )
+
+    assert found == []
+    assert half != []
 
 
 def test_the_contract_is_parsed_once_per_process() -> None:
