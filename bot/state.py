@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal, NamedTuple, TypeVar
 
 from bot.config import BRANCH_PREFIX, RepoConfig
+from bot.policies.reminders import clocks_of
 from bot.policies.sla import (
     ClockState,
     Pause,
@@ -541,6 +542,15 @@ def _sla_section(
     else:
         clock = plan_clock(state.decided_at, sla, pauses=pauses, stopped=state.planned_at)
         out.append(_clock_row(f"Plan ({clock.duration})", clock, config, now))
+        release = next(
+            (c for c in clocks_of(state, created_at=created_at, sla=sla) if c.name == "release"),
+            None,
+        )
+        if release is None:
+            out.append("| Release | — | starts when the plan is agreed | waiting |")
+        else:
+            label = f"Release ({state.severity}: {release.duration})"
+            out.append(_clock_row(label, release, config, now))
     if state.paused:
         pause = state.pauses[-1]
         reason = f": {_text(pause.reason)}" if pause.reason else ""
