@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from bot.clock import FakeClock
 from bot.logs import configure_logging
 from bot.sandbox import Sandbox
 from bot.sandbox.cli import throwaway_app_key
@@ -123,6 +124,7 @@ lines:
 roles:
   qa: ["@acme/qa"]
   release-manager: ["@acme/release"]
+  eng-lead: ["@acme/leads"]
 """
 ISSUE_BODY = """\
 ### Description
@@ -169,7 +171,9 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
     configure_logging(fmt="console", stream=service_log)
     secret = secrets.token_hex(20)
     pem = throwaway_app_key()
-    sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret)
+    # One clock for both sides, starting now: the demo moves it on to show SLA reminders.
+    clock = FakeClock(start=time.time())
+    sandbox = await Sandbox.start(app_id=1, private_key_pem=pem, webhook_secret=secret, clock=clock)
     settings = load_settings(
         {
             "GITHUB_APP_ID": "1",
@@ -182,7 +186,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
         }
     )
     timeline = Timeline(stream, json_output=json_output)
-    bot = Bot.build(settings)
+    bot = Bot.build(settings, clock=clock)
     port = await bot.start("127.0.0.1", 0)
     base = f"http://127.0.0.1:{port}"
     sandbox.webhook_url = f"{base}/webhook"
@@ -294,6 +298,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
 
             await _play_triage(sandbox, bot, expect)
             await _play_gates(sandbox, bot, expect)
+            await _play_sla(sandbox, bot, expect)
 
             status, body = await _deliver(
                 session, sandbox.webhook_url, key, "push", {}, signature="sha256=" + "0" * 64
@@ -598,6 +603,48 @@ async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -
         "reviews the difference and signs off with /approve release-manager",
         " ".join(line.replace("[", " ").replace("]", " ").split())[:160],
         "accepted by @release-manager" in line,
+    )
+
+
+async def _play_sla(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> None:
+    """Time passes on a critical ticket nobody triages: a reminder, then the escalation."""
+    sandbox.add_user("lead")
+    sandbox.add_team("acme", "leads", ["lead"])
+    issue = await sandbox.open_issue(
+        REPO, user="contributor", title="Data loss on restart", body=FILLED_IN
+    )
+    await _say(sandbox, bot, issue.number, "triager", "/severity critical\n/assign @triager")
+    sandbox.advance_clock(hours=3, minutes=10)
+    report = await bot.sweep_now()
+    await sandbox.settle(bot)
+    reminder = _bot_comment(sandbox, issue.number, "<!-- lts-bot:reminder triage:remind")
+    first = next((ln for ln in reminder.splitlines()[1:] if ln.strip()), "")
+    expect(
+        "clock",
+        f"3h10m pass on critical #{issue.number}; the sweep runs ({len(report.items)} items)",
+        first[:160],
+        "@triager" in reminder,
+    )
+    await bot.sweep_now()
+    await sandbox.settle(bot)
+    again = _bot_comments(sandbox, issue.number, "<!-- lts-bot:reminder triage:remind")
+    expect(
+        "clock",
+        "the sweep runs again",
+        f"{len(again)} reminder on #{issue.number}: each is posted once",
+        len(again) == 1,
+    )
+    sandbox.advance_clock(hours=1)
+    await bot.sweep_now()
+    await sandbox.settle(bot)
+    breach = _bot_comment(sandbox, issue.number, "<!-- lts-bot:reminder triage:breach")
+    labels = sandbox.labels_on(REPO, issue.number)
+    expect(
+        "clock",
+        "the 4h triage deadline passes",
+        f"labels {[x for x in labels if x.startswith('sla/')]}; escalated: "
+        + ("@acme/leads mentioned" if "@acme/leads" in breach else "no escalation"),
+        "sla/breached" in labels and "@acme/leads" in breach,
     )
 
 
