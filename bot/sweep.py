@@ -138,8 +138,10 @@ class Sweeper:
     async def _installation(self, installation: int, report: SweepReport, only: str | None) -> None:
         gh = self.services.github.installation(installation)
         try:
-            limit = await self._limit(gh)
-            allowance = int(limit * self.budget)
+            limit, remaining = await self._limit(gh)
+            # Never more than the budget's share, and never the last half of what is left:
+            # webhooks need calls too. Low on calls, the sweep waits for the next run.
+            allowance = min(int(limit * self.budget), remaining // 2)
             spent = 0
             async for repository in gh.iterate(
                 "/installation/repositories", iterable_key="repositories"
@@ -157,11 +159,12 @@ class Sweeper:
         except gidgethub.GitHubException as exc:
             report.errors.append(f"installation {installation}: {exc}")
 
-    async def _limit(self, gh: GitHubPort) -> int:
-        """The installation's hourly limit (GET /rate_limit costs nothing)."""
+    async def _limit(self, gh: GitHubPort) -> tuple[int, int]:
+        """The installation's hourly limit and what is left of it (GET /rate_limit is free)."""
         data = await gh.get("/rate_limit")
         core = (data.get("resources") or {}).get("core") or data.get("rate") or {}
-        return int(core.get("limit") or 5000)
+        limit = int(core.get("limit") or 5000)
+        return limit, int(core.get("remaining", limit))
 
     async def _repo(
         self,
