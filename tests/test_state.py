@@ -406,9 +406,9 @@ def test_the_rendering_shows_every_field() -> None:
         "### SLA",
         # Created 09:00 + 24h, extended by the one-hour pause; triaged at 14:00.
         "| Triage (high: 24h) | 2026-11-24 10:00 UTC | stopped, 20h left | met |",
-        # Triaged Monday 14:00 + 3bd, from 14:00 the plan clock has been running an hour.
+        # Triaged Monday 14:00 + 3bd and planned at once: the plan clock stopped then.
         "| Plan (3bd) | 2026-11-26 14:00 UTC | stopped, 3d left | met |",
-            "| Release (high: 5bd) | 2026-11-30 14:00 UTC | 6d 23h left | running |",
+        "| Release (high: 5bd) | 2026-11-30 14:00 UTC | 6d 23h left | running |",
         "| v1.5 | `release-lts/v1.5` | `lts/v1.5/issue-123` | conflict: needs a hand backport: "
         "abc1234 conflicts in app.py (fix #7) |",
         "Merged fixes: #7",
