@@ -36,6 +36,17 @@ def _note(ctx: Context, kind: str, number: int, updated_at: str, until: Any) -> 
         sweeper.note(f"{owner}/{repo}", kind, number, updated_at, until)
 
 
+async def _pull(ctx: Context, owner: str, repo: str, number: int) -> dict[str, Any] | None:
+    """The PR as it is now, or None if it is gone."""
+    try:
+        pr: dict[str, Any] = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{number}")
+    except gidgethub.BadRequest as exc:
+        if exc.status_code not in (404, 410):
+            raise
+        return None
+    return pr
+
+
 @router.register(SWEEP_EVENT, action="ticket")
 async def on_ticket(event: sansio.Event, ctx: Context) -> None:
     """Post the reminders a ticket's clocks owe, once each; repair labels that drifted."""
@@ -86,11 +97,8 @@ async def on_pr(event: sansio.Event, ctx: Context) -> None:
     """Judge an LTS PR again (a review event may have been missed) and remind about sign-offs."""
     owner, repo, default = _repo(event.data)
     number = int(event.data["pull_request"]["number"])
-    try:
-        pr = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{number}")
-    except gidgethub.BadRequest as exc:
-        if exc.status_code not in (404, 410):
-            raise
+    pr = await _pull(ctx, owner, repo, number)
+    if pr is None:
         return
     until = await gates.recompute(ctx, owner, repo, number, default, remind=True)
     _note(ctx, "pr", number, str(pr.get("updated_at")), until)
@@ -101,11 +109,8 @@ async def on_fix(event: sansio.Event, ctx: Context) -> None:
     """A fix merged while its event was missed: make the backports its ticket plans."""
     owner, repo, default = _repo(event.data)
     number = int(event.data["pull_request"]["number"])
-    try:
-        pr = await ctx.gh.get(f"/repos/{owner}/{repo}/pulls/{number}")
-    except gidgethub.BadRequest as exc:
-        if exc.status_code not in (404, 410):
-            raise
+    pr = await _pull(ctx, owner, repo, number)
+    if pr is None:
         return
     if pr.get("merged") and str(pr["base"]["ref"]) == default:
         result = await ctx.services.configs.load(ctx.gh, owner, repo, default)

@@ -365,13 +365,8 @@ def triage_clock(
     stopped: datetime | None = None,
 ) -> SlaClock:
     """The triage clock: from the issue's creation, for `sla.triage[severity]`."""
-    durations: dict[Severity, Duration] = {
-        "critical": sla.triage.critical,
-        "high": sla.triage.high,
-        "medium": sla.triage.medium,
-        "low": sla.triage.low,
-    }
-    return SlaClock("triage", created_at, durations[severity], pauses, stopped)
+    duration: Duration = getattr(sla.triage, severity)
+    return SlaClock("triage", created_at, duration, pauses, stopped)
 
 
 def plan_clock(
@@ -394,13 +389,8 @@ def release_clock(
     stopped: datetime | None = None,
 ) -> SlaClock:
     """The release clock: from the agreed plan until the fix is merged on every planned line."""
-    durations: dict[Severity, Duration] = {
-        "critical": sla.release.critical,
-        "high": sla.release.high,
-        "medium": sla.release.medium,
-        "low": sla.release.low,
-    }
-    return SlaClock("release", planned_at, durations[severity], pauses, stopped)
+    duration: Duration = getattr(sla.release, severity)
+    return SlaClock("release", planned_at, duration, pauses, stopped)
 
 
 # --- presentation ------------------------------------------------------------------------
