@@ -437,6 +437,80 @@ class ChecksConfig(_Model):
     )
 
 
+# --- releases ------------------------------------------------------------------------
+
+TagFormat = Literal["vX.Y.Z", "vX.Y.Z-lts"]
+ArtifactKind = Literal["signatures", "sbom"]
+_PACKAGE_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+CONTACT_MAX_CHARS = 200
+
+
+def _validate_package(value: Any) -> str:
+    expected = 'a Python package name such as "acme-widget"'
+    if not isinstance(value, str) or not _PACKAGE_RE.fullmatch(value):
+        raise _value_error(expected, "letters, digits, '.', '_' and '-', at most 100 characters")
+    return value
+
+
+PackageName = Annotated[
+    str,
+    PlainValidator(_validate_package),
+    WithJsonSchema({"type": "string", "pattern": _PACKAGE_RE.pattern, "examples": ["acme-widget"]}),
+]
+
+
+def _validate_contact(value: Any) -> str:
+    expected = 'an e-mail address or URL such as "security@example.org"'
+    if not isinstance(value, str):
+        raise _value_error(expected)
+    text = value.strip()
+    if not text or len(text) > CONTACT_MAX_CHARS or not text.isprintable():
+        raise _value_error(expected, f"1-{CONTACT_MAX_CHARS} printable characters")
+    return text
+
+
+Contact = Annotated[
+    str,
+    PlainValidator(_validate_contact),
+    WithJsonSchema(
+        {"type": "string", "maxLength": CONTACT_MAX_CHARS, "examples": ["security@example.org"]}
+    ),
+]
+
+
+class ReleaseConfig(_Model):
+    """How releases of the LTS lines are tagged, checked, announced and watched."""
+
+    tag_format: TagFormat = Field(
+        "vX.Y.Z", description='Tag scheme of releases: "vX.Y.Z" or "vX.Y.Z-lts".'
+    )
+    package: PackageName | None = Field(
+        None,
+        description="The package users install (pip install --upgrade NAME==X.Y.Z); "
+        "default: the repository's name.",
+    )
+    require_artifacts: tuple[ArtifactKind, ...] = Field(
+        (),
+        description="Release assets required besides the artifacts and their SHA-256 "
+        "checksums: signatures, sbom.",
+    )
+    monitoring_window: Duration = Field(
+        Duration(48, "h"),
+        description="How long a published release is watched for regressions before its "
+        "tickets are closed.",
+    )
+    security_contact: Contact | None = Field(
+        None,
+        description="Contact named in security advisories; default: the repository's "
+        "security policy.",
+    )
+
+    @field_validator("require_artifacts")
+    @classmethod
+    def _dedupe(cls, kinds: tuple[ArtifactKind, ...]) -> tuple[ArtifactKind, ...]:
+        return tuple(dict.fromkeys(kinds))
+
+
 # --- intake --------------------------------------------------------------------------
 
 FormKind = Literal["bug", "security", "backport"]
@@ -649,6 +723,7 @@ class RepoConfig(_Model):
     sla: SlaConfig = SlaConfig()
     checks: ChecksConfig = ChecksConfig()
     intake: IntakeConfig = IntakeConfig()
+    release: ReleaseConfig = ReleaseConfig()
 
     @field_validator("lines")
     @classmethod

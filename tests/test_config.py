@@ -249,7 +249,8 @@ FIELDS = (
 INVALID = [
     pytest.param(
         "lines: []\nslas: {}\n",
-        f'{P}:2: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake',
+        f'{P}:2: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake, '
+        "release",
         id="unknown-top-level-key",
     ),
     pytest.param(
@@ -417,13 +418,15 @@ INVALID = [
     ),
     pytest.param(
         "- lines\n- roles\n",
-        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake at the top "
+        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake, release "
+        "at the top "
         "level, got a list",
         id="top-level-list",
     ),
     pytest.param(
         "just some text\n",
-        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake at the top "
+        f"{P}:1: expected a mapping with keys such as lines, roles, sla, checks, intake, release "
+        "at the top "
         'level, got "just some text"',
         id="top-level-scalar",
     ),
@@ -493,7 +496,8 @@ INVALID = [
     ),
     pytest.param(
         "base: &base {qa: []}\nroles:\n  <<: *base\n",
-        f'{P}:1: base: unknown key "base"; expected one of: lines, roles, sla, checks, intake\n'
+        f'{P}:1: base: unknown key "base"; expected one of: lines, roles, sla, checks, intake, '
+        "release\n"
         f"{P}:3: roles: merge keys (<<) are not supported; write the keys out in full",
         id="merge-key",
     ),
@@ -696,7 +700,8 @@ def test_config_from_text_describes_absent_valid_and_invalid_files() -> None:
     assert invalid.config == RepoConfig()
     assert invalid.error is not None
     assert invalid.error.render() == (
-        f'{P}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake'
+        f'{P}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake, '
+        "release"
     )
     assert not invalid.ok
 
@@ -716,7 +721,7 @@ def test_json_schema_uses_yaml_key_names_and_forbids_unknown_keys() -> None:
     defs = schema["$defs"]
 
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"lines", "roles", "sla", "checks", "intake"}
+    assert set(schema["properties"]) == {"lines", "roles", "sla", "checks", "intake", "release"}
     assert "release-manager" in defs["RolesConfig"]["properties"]
     assert "eng-lead" in defs["RolesConfig"]["properties"]
     assert "release_manager" not in json.dumps(schema)
@@ -783,7 +788,8 @@ def test_check_config_prints_every_problem_with_the_given_path(tmp_path: Path) -
 
     assert check_config_file(path, out) == 1
     assert out.getvalue() == (
-        f'{path}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake\n'
+        f'{path}:1: slas: unknown key "slas"; expected one of: lines, roles, sla, checks, intake, '
+        "release\n"
         f'{path}:3: sla.plan: expected a duration such as "24h" or "3bd", got 3; '
         'durations need a unit: use "4h" (hours) or "3bd" (business days)\n'
     )
@@ -824,3 +830,54 @@ def test_the_docs_describe_every_key() -> None:
         keys |= set(definition.get("properties", {}))
     missing = sorted(key for key in keys if f"`{key}`" not in docs and f".{key}`" not in docs)
     assert missing == []
+
+
+# --- release ------------------------------------------------------------------------------
+
+
+def test_release_settings_are_read() -> None:
+    config = parse_repo_config(
+        b"release:\n  tag_format: vX.Y.Z-lts\n  package: acme-widget\n"
+        b"  require_artifacts: [sbom, signatures, sbom]\n  monitoring_window: 3bd\n"
+        b"  security_contact: security@acme.example\n"
+    )
+    assert config.release.tag_format == "vX.Y.Z-lts"
+    assert config.release.package == "acme-widget"
+    assert config.release.require_artifacts == ("sbom", "signatures")
+    assert config.release.monitoring_window == Duration(3, "bd")
+    assert config.release.security_contact == "security@acme.example"
+
+
+def test_release_defaults() -> None:
+    release = parse_repo_config(b"").release
+    assert (release.tag_format, release.package, release.require_artifacts) == ("vX.Y.Z", None, ())
+    assert release.monitoring_window == Duration(48, "h")
+    assert release.security_contact is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "release:\n  tag_format: X.Y.Z\n",
+            f"{P}:2: release.tag_format: input should be 'vX.Y.Z' or 'vX.Y.Z-lts', got \"X.Y.Z\"",
+        ),
+        (
+            'release:\n  package: "acme widget"\n',
+            f'{P}:2: release.package: expected a Python package name such as "acme-widget", '
+            "got \"acme widget\"; letters, digits, '.', '_' and '-', at most 100 characters",
+        ),
+        (
+            "release:\n  require_artifacts: [docs]\n",
+            f"{P}:2: release.require_artifacts[0]: input should be 'signatures' or 'sbom', "
+            'got "docs"',
+        ),
+        (
+            'release:\n  security_contact: ""\n',
+            f"{P}:2: release.security_contact: expected an e-mail address or URL such as "
+            '"security@example.org", got ""; 1-200 printable characters',
+        ),
+    ],
+)
+def test_release_settings_are_checked(text: str, message: str) -> None:
+    assert rendered(text) == message

@@ -108,7 +108,7 @@ CASES = {
         "1 problem in .github/lts.yml",
         (
             '.github/lts.yml:1: slas: unknown key "slas"; '
-            "expected one of: lines, roles, sla, checks, intake",
+            "expected one of: lines, roles, sla, checks, intake, release",
         ),
     ),
 }
