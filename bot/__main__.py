@@ -1,4 +1,4 @@
-"""Command line: `lts-bot serve | sweep | demo | sandbox | check-config | config-schema`."""
+"""Command line: lts-bot serve, sweep, report, demo, sandbox, check-config, config-schema."""
 
 from __future__ import annotations
 
@@ -38,6 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--repo", default=None, help="only this repository (owner/name)")
     sweep.add_argument("--dry-run", action="store_true", help="print what it would do, do nothing")
+    rep = sub.add_parser(
+        "report", help="print the LTS process metrics of a repository (from GitHub's state)"
+    )
+    rep.add_argument("--repo", required=True, help="the repository, owner/name")
+    rep.add_argument(
+        "--since", default=None, help="only tickets and releases from DATE (YYYY-MM-DD)"
+    )
+    rep.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    rep.add_argument(
+        "--post", action="store_true", help="also post or update this week's report issue"
+    )
     return parser
 
 
@@ -74,12 +85,49 @@ def _sweep(repo: str | None, dry_run: bool) -> int:
     return asyncio.run(sweep_once(settings, repo=repo, dry_run=dry_run, out=sys.stdout))
 
 
+def _report(repo: str, since: str | None, fmt: str, post: bool) -> int:
+    import datetime as dt
+
+    from bot.logs import configure_logging
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    owner, _, name = repo.partition("/")
+    if not owner or not name or "/" in name:
+        print(f"--repo takes owner/name, got {repo!r}", file=sys.stderr)
+        return 2
+    try:
+        start = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        print(f"--since takes a date such as 2026-11-01, got {since!r}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.LOG_FORMAT, cache=True)
+    from bot.report_cli import report_once
+
+    return asyncio.run(
+        report_once(
+            settings,
+            repo=repo,
+            since=start,
+            fmt="json" if fmt == "json" else "markdown",
+            post=post,
+            out=sys.stdout,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve()
     if args.command == "sweep":
         return _sweep(args.repo, args.dry_run)
+    if args.command == "report":
+        return _report(args.repo, args.since, args.format, args.post)
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -245,6 +245,12 @@ class Metrics:
             "SLA reminders posted, by clock (triage, plan, release) and kind (remind, breach).",
             ("clock", "kind"),
         )
+        self.releases = r.counter(
+            "lts_bot_releases_total",
+            "Releases of LTS lines, by line and event (staged, published, flagged, closed, "
+            "withdrawn).",
+            ("line", "event"),
+        )
         self.config_loads = r.counter(
             "lts_bot_repo_config_loads_total",
             "Reads of .github/lts.yml, by result (file, absent, invalid).",

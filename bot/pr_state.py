@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.policies.approvals import SignOff
+from bot.sealed import seal, unseal
 
 MARKER = "<!-- lts-bot:pr -->"
 _BLOCK_RE = re.compile(r"<!-- lts-bot:pr-state v1 ([A-Za-z0-9_-]+)\.([0-9a-f]{64}) -->")
@@ -30,8 +27,7 @@ class PrState:
     reminded: tuple[str, ...] = ()
 
 
-def _sign(payload: str, key: bytes) -> str:
-    return hmac.new(key, b"pr:" + payload.encode("ascii"), hashlib.sha256).hexdigest()
+_DOMAIN = b"pr:"
 
 
 def encode(state: PrState, key: bytes) -> str:
@@ -44,9 +40,7 @@ def encode(state: PrState, key: bytes) -> str:
         "seen": list(state.seen_comments[-MAX_SEEN:]),
         "reminded": list(state.reminded[-MAX_SEEN:]),
     }
-    raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
-    payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-    return f"<!-- lts-bot:pr-state v1 {payload}.{_sign(payload, key)} -->"
+    return f"<!-- lts-bot:pr-state v1 {seal(data, key, _DOMAIN)} -->"
 
 
 def decode(body: str, key: bytes, number: int) -> PrState | None:
@@ -55,11 +49,9 @@ def decode(body: str, key: bytes, number: int) -> PrState | None:
     if len(found) != 1:
         return None
     payload, signature = found[0]
-    if not hmac.compare_digest(signature, _sign(payload, key)):
-        return None
+    data = unseal(payload, signature, key, _DOMAIN)
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        if data.get("v") != 1 or data.get("number") != number:
+        if not isinstance(data, dict) or data.get("v") != 1 or data.get("number") != number:
             return None
         sign_offs = tuple(
             SignOff(str(a), str(r), str(sha), datetime.fromisoformat(at), bool(c))

@@ -23,6 +23,7 @@ from bot.ticket import (
     SEVERITIES,
     SEVERITY_PREFIX,
     SLA_PAUSED_LABEL,
+    TRACKING_LABEL,
     TRIAGE_PREFIX,
     Severity,
 )
@@ -33,9 +34,9 @@ log = structlog.get_logger("bot.sweep")
 
 # Work items the sweep queues travel the same path as webhooks, under this event name.
 SWEEP_EVENT = "lts_sweep"
-ItemKind = Literal["ticket", "pr", "fix"]
+ItemKind = Literal["ticket", "pr", "fix", "release"]
 # What one queued item costs, roughly, in API calls: the budget check spends these ahead.
-_COST: dict[ItemKind, int] = {"ticket": 6, "pr": 12, "fix": 40}
+_COST: dict[ItemKind, int] = {"ticket": 6, "pr": 12, "fix": 40, "release": 30}
 # A first sweep looks this far back for merged fixes that never got their backports.
 FIRST_LOOKBACK = timedelta(days=7)
 
@@ -198,6 +199,10 @@ class Sweeper:
             f"/repos/{owner}/{repo}/issues", params={"state": "open", "sort": "updated"}
         ):
             if issue.get("pull_request"):
+                continue
+            if any(label.get("name") == TRACKING_LABEL for label in issue.get("labels") or []):
+                # A release being staged or watched: its checklist and window need time.
+                item("release", int(issue["number"]), "release tracking", str(issue["updated_at"]))
                 continue
             report.tickets += 1
             reason = _ticket_reason(issue, config, now)

@@ -32,6 +32,16 @@ BACKPORTED_PREFIX = "backported/"
 # On an original PR whose cherry-pick onto line X.Y conflicted.
 BACKPORT_CONFLICT_PREFIX = "backport-conflict/"
 
+# Issues the bot opens for the process itself (release tracking, incidents, reports,
+# post-facto audits): never LTS tickets, so never triaged.
+TRACKING_LABEL = "lts/release"
+INCIDENT_LABEL = "lts/incident"
+REPORT_LABEL = "lts/report"
+AUDIT_LABEL = "lts/audit"
+PROCESS_LABELS = frozenset({TRACKING_LABEL, INCIDENT_LABEL, REPORT_LABEL, AUDIT_LABEL})
+# On a ticket whose fix shipped in release X.Y.Z (the tag's version).
+RELEASED_PREFIX = "released/"
+
 BackportStatus = Literal[
     "requested", "open", "merged", "conflict", "already-in", "failed", "declined"
 ]
@@ -164,3 +174,14 @@ def is_owned_label(name: str) -> bool:
         NEEDS_INFO_LABEL,
         SLA_PAUSED_LABEL,
     )
+
+
+def is_process_issue(labels: object) -> bool:
+    """Whether an issue's labels (names or label objects) mark one the bot opened itself."""
+    names: set[str] = set()
+    if isinstance(labels, list | tuple | set | frozenset):
+        for label in labels:
+            name = label.get("name") if isinstance(label, dict) else label
+            if isinstance(name, str):
+                names.add(name)
+    return bool(names & PROCESS_LABELS)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from gidgethub import routing
 
-from bot.handlers import backports, config, gates, sweep, triage
+from bot.handlers import backports, config, gates, releases, sweep, triage
 
 
 def make_router() -> routing.Router:
     return routing.Router(
-        config.router, triage.router, gates.router, backports.router, sweep.router
+        config.router,
+        triage.router,
+        gates.router,
+        backports.router,
+        releases.router,
+        sweep.router,
     )

@@ -27,12 +27,11 @@ from bot.policies import (
 )
 from bot.policies.approvals import Review
 from bot.policies.sla import add_duration
-from bot.ticket import BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
+from bot.ticket import AUDIT_LABEL, BACKPORT_PREFIX, SECURITY_LABEL, TRIAGE_PREFIX, AuditEntry
 
 router = routing.Router()
 
 FAST_TRACK_LABEL = "fast-track"
-AUDIT_LABEL = "lts/audit"
 _HUNK = re.compile(r"^@@ [^@]* @@", re.M)
 # What `git cherry-pick -x` (and the bot's backports) leave in a picked commit's message.
 _PICKED_FROM = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40})\)[ \t]*$", re.M)

@@ -11,7 +11,7 @@ from bot import apply
 from bot.authz import describe
 from bot.config import RepoConfig, RoleName
 from bot.dispatch import Context
-from bot.handlers import backports, gates
+from bot.handlers import backports, gates, releases
 from bot.handlers import triage as tickets
 from bot.policies import reminders, triage
 from bot.sweep import SWEEP_EVENT, quiet_until
@@ -119,3 +119,12 @@ async def on_fix(event: sansio.Event, ctx: Context) -> None:
             ctx, src, backports.requested_lines(src), explicit=False, actor=ctx.bot_login
         )
     _note(ctx, "fix", number, str(pr.get("updated_at")), None)
+
+
+@router.register(SWEEP_EVENT, action="release")
+async def on_release(event: sansio.Event, ctx: Context) -> None:
+    """A release tracking issue: refresh a draft's checklist, end a monitoring window."""
+    number = int(event.data["issue"]["number"])
+    until = await releases.monitor_from_sweep(ctx, event.data, number)
+    issue = await ctx.gh.get(f"/repos/{event.data['repository']['full_name']}/issues/{number}")
+    _note(ctx, "release", number, str(issue.get("updated_at")), until)

@@ -14,7 +14,7 @@ from bot.config import ConfigResult
 from bot.dispatch import Context, github_time
 from bot.handlers import gates
 from bot.policies import config_check, intake, triage
-from bot.ticket import AuditEntry, TicketState, is_owned_label
+from bot.ticket import AuditEntry, TicketState, is_owned_label, is_process_issue
 
 router = routing.Router()
 
@@ -60,6 +60,11 @@ class Ticket:
 
 def _is_pull_request(issue: dict[str, Any]) -> bool:
     return bool(issue.get("pull_request"))
+
+
+def _not_a_ticket(issue: dict[str, Any]) -> bool:
+    """Pull requests, and the issues the bot opens for the process itself, are not triaged."""
+    return _is_pull_request(issue) or is_process_issue(issue.get("labels"))
 
 
 async def _timeline(ctx: Context, owner: str, repo: str, number: int) -> list[state.TimelineEvent]:
@@ -282,7 +287,7 @@ def _sender(event: sansio.Event) -> tuple[str, bool]:
 @router.register("issues", action="edited")
 @router.register("issues", action="reopened")
 async def on_issue(event: sansio.Event, ctx: Context) -> None:
-    if _is_pull_request(event.data["issue"]):
+    if _not_a_ticket(event.data["issue"]):
         return
     ticket = await load_ticket(ctx, event.data, with_intake=False)
     if ticket is None or ticket.config.error is not None:
@@ -297,7 +302,7 @@ async def on_issue(event: sansio.Event, ctx: Context) -> None:
 @router.register("issue_comment", action="created")
 @router.register("issue_comment", action="edited")
 async def on_comment(event: sansio.Event, ctx: Context) -> None:
-    if _is_pull_request(event.data["issue"]):
+    if _not_a_ticket(event.data["issue"]):
         return
     login, is_bot = _sender(event)
     comment = event.data["comment"]
@@ -367,7 +372,7 @@ async def _restore_status_comment(event: sansio.Event, ctx: Context, *, editor: 
 @router.register("issues", action="labeled")
 @router.register("issues", action="unlabeled")
 async def on_label(event: sansio.Event, ctx: Context) -> None:
-    if _is_pull_request(event.data["issue"]):
+    if _not_a_ticket(event.data["issue"]):
         return
     label = str((event.data.get("label") or {}).get("name", ""))
     if not is_owned_label(label):

@@ -8,6 +8,8 @@ from bot.sandbox.traffic import Call, CallLog, Exchange, Fault, Hook
 from bot.sandbox.webhooks import Delivery
 from bot.sandbox.world import (
     Account,
+    Advisory,
+    AdvisoryVulnerability,
     ApiError,
     App,
     CheckRun,
@@ -20,6 +22,7 @@ from bot.sandbox.world import (
     PullRequest,
     Reaction,
     Release,
+    ReleaseAsset,
     Repository,
     Review,
     Role,
@@ -29,6 +32,8 @@ from bot.sandbox.world import (
 
 __all__ = [
     "Account",
+    "Advisory",
+    "AdvisoryVulnerability",
     "ApiError",
     "App",
     "Call",
@@ -49,6 +54,7 @@ __all__ = [
     "Push",
     "Reaction",
     "Release",
+    "ReleaseAsset",
     "Repository",
     "Review",
     "Role",

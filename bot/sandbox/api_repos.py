@@ -1,4 +1,4 @@
-"""REST routes: check suites, statuses, permissions, teams, releases, rate limit, deliveries."""
+"""REST routes: suites, statuses, permissions, teams, releases, advisories, limits, deliveries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox import shapes
+from bot.sandbox import advisories, shapes
 from bot.sandbox import shapes_issues as si
 from bot.sandbox.ops import DOCS_RELEASES, Ops
 from bot.sandbox.rest import Routes, int_param, json_response, paginate
@@ -39,7 +39,7 @@ _RIGHTS = {
 
 
 class ReposApi(Routes):
-    """Checks suites, commit statuses, who may do what, releases, and the App's own endpoints."""
+    """Check suites, commit statuses, who may do what, releases, advisories, the App's own."""
 
     def __init__(
         self,
@@ -69,6 +69,7 @@ class ReposApi(Routes):
         r.add_get(f"{repo}/releases/tags/{{tag:.+}}", self.release_by_tag)
         r.add_get(f"{repo}/releases/{{release_id}}", self.get_release)
         r.add_patch(f"{repo}/releases/{{release_id}}", self.update_release)
+        r.add_post(f"{repo}/security-advisories", self.create_advisory)
         r.add_get("/rate_limit", self.rate_limit)
         r.add_get("/app/hook/deliveries", self.list_deliveries)
         r.add_post("/app/hook/deliveries/{delivery_id}/attempts", self.redeliver)
@@ -262,6 +263,14 @@ class ReposApi(Routes):
         if found is None:
             raise not_found(f"{DOCS_RELEASES}#get-a-release-by-tag-name")
         return json_response(self._release_json(repo, found))
+
+    # --- security advisories ------------------------------------------------------------------
+
+    async def create_advisory(self, request: web.Request) -> web.Response:
+        repo = self._repo(request)
+        body = await self._body(request)
+        adv = advisories.create_advisory(self.world, repo, self._actor(request), body)
+        return json_response(advisories.advisory_json(repo, adv, self._urls()), 201)
 
     # --- the caller's own budget and the App's webhook deliveries --------------------------------
 

@@ -22,6 +22,7 @@ from bot.sandbox.world import (
     PullRequest,
     Reaction,
     Release,
+    ReleaseAsset,
     Repository,
     Review,
     Status,
@@ -39,6 +40,7 @@ DOCS_REVIEWS = "https://docs.github.com/rest/pulls/reviews"
 DOCS_REVIEW_REQUESTS = "https://docs.github.com/rest/pulls/review-requests"
 DOCS_MERGE = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
 DOCS_RELEASES = "https://docs.github.com/rest/releases/releases"
+DOCS_RELEASE_ASSETS = "https://docs.github.com/rest/releases/assets"
 DOCS_STATUSES = "https://docs.github.com/rest/commits/statuses"
 DOCS_REACTIONS = "https://docs.github.com/rest/reactions/reactions"
 
@@ -1344,6 +1346,36 @@ class Ops:
         elif not rel.draft and was_prerelease and not rel.prerelease:
             self._emit_release(repo, rel, "released", actor)
         return rel
+
+    def attach_asset(
+        self,
+        rel: Release,
+        actor: Account,
+        name: str,
+        content: bytes,
+        *,
+        content_type: str,
+        label: str | None = None,
+    ) -> ReleaseAsset:
+        """Upload an asset to a release, draft or published (GitHub sends no webhook for it)."""
+        if rel.asset(name) is not None:
+            raise validation_failed(
+                f"{DOCS_RELEASE_ASSETS}#upload-a-release-asset",
+                {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"},
+            )
+        now = self.now()
+        asset = ReleaseAsset(
+            id=self.world.next_id(),
+            name=name,
+            label=label,
+            content_type=content_type,
+            content=content,
+            uploader=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        rel.assets.append(asset)
+        return asset
 
     def _emit_release(
         self, repo: Repository, rel: Release, action: str, actor: Account, **extra: Any

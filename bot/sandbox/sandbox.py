@@ -25,12 +25,14 @@ from bot.sandbox.webhooks import Delivery, Events, Outbox
 from bot.sandbox.world import (
     ROLES,
     Account,
+    Advisory,
     App,
     CheckRun,
     Comment,
     Issue,
     PullRequest,
     Release,
+    ReleaseAsset,
     Repository,
     Review,
     Role,
@@ -40,6 +42,8 @@ from bot.sandbox.world import (
 )
 
 _REPO_NAME = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+# Asset names GitHub keeps as given; it renames others (special characters, edge periods).
+_ASSET_NAME = re.compile(r"^[A-Za-z0-9_-](?:[A-Za-z0-9._-]*[A-Za-z0-9_-])?$")
 
 
 class _Queue(Protocol):
@@ -89,10 +93,11 @@ class Sandbox:
     sandbox's `webhook_url` at the service, declare accounts, teams, permissions and
     repositories, then drive scenarios as people and other Apps would (`push_commits`,
     `open_issue`, `comment`, `open_pr`, `review`, `merge_pr`, `complete_check`,
-    `publish_release`, `advance_clock`, ...): each sends the webhooks GitHub would, from
-    that user. What the App does through the API comes back from `<slug>[bot]`. Assert on
-    what happened: `issue`, `pull`, `labels_on`, `comments_on`, `check_runs`,
-    `deliveries`, `calls`, and the bare repositories themselves (`git_dir`).
+    `publish_release`, `attach_release_asset`, `advance_clock`, ...): each sends the
+    webhooks GitHub would, from that user. What the App does through the API comes back
+    from `<slug>[bot]`. Assert on what happened: `issue`, `pull`, `labels_on`,
+    `comments_on`, `check_runs`, `advisories`, `deliveries`, `calls`, and the bare
+    repositories themselves (`git_dir`).
     """
 
     def __init__(
@@ -789,6 +794,46 @@ class Sandbox:
             draft=draft,
             prerelease=prerelease,
         )
+
+    async def attach_release_asset(
+        self,
+        repo: str,
+        tag: str,
+        name: str,
+        content: bytes = b"",
+        *,
+        user: str,
+        content_type: str = "application/octet-stream",
+        label: str | None = None,
+    ) -> ReleaseAsset:
+        """`user` uploads an asset to the release of `tag`, a draft or a published one.
+
+        GitHub sends no webhook for an upload; the asset shows in every release JSON from
+        then on (and in the `release` webhooks that follow, `published` included). A second
+        asset of the same name is refused as GitHub refuses it: ApiError 422
+        `already_exists`. Use a name GitHub keeps as it is (letters, digits, `.`, `_`, `-`,
+        no period at either end): GitHub renames the others.
+        """
+        target = self.world.repo_by_name(repo)
+        rel = next((r for r in target.releases.values() if r.tag_name == tag), None)
+        if rel is None:
+            raise KeyError(f"{repo}: no release of {tag!r}: create it with publish_release()")
+        if not _ASSET_NAME.match(name):
+            raise ValueError(f"GitHub would rename the asset {name!r}: give the name it keeps")
+        return self.ops.attach_asset(
+            rel,
+            self.world.account(user),
+            name,
+            content,
+            content_type=content_type,
+            label=label,
+        )
+
+    # --- security advisories -----------------------------------------------------------------
+
+    def advisories(self, repo: str) -> list[Advisory]:
+        """The security advisories filed on `repo` (by the App, through the API), oldest first."""
+        return list(self.world.repo_by_name(repo).advisories.values())
 
     # --- time ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from bot.sandbox.world import (
     Label,
     Reaction,
     Release,
+    ReleaseAsset,
     Repository,
     Review,
     Status,
@@ -345,9 +346,36 @@ def timeline_review(
     return out
 
 
+def _html_tag(rel: Release) -> str:
+    """The tag a release's web URLs name: a draft has none yet, GitHub says `untagged-...`."""
+    return rel.tag_name if not rel.draft else f"untagged-{rel.id}"
+
+
+def release_asset(
+    repo: Repository, rel: Release, asset: ReleaseAsset, urls: Urls
+) -> dict[str, Any]:
+    download = f"{urls.html}/{repo.full_name}/releases/download/{_html_tag(rel)}/{asset.name}"
+    return {
+        "url": f"{urls.repo(repo)}/releases/assets/{asset.id}",
+        "browser_download_url": download,
+        "id": asset.id,
+        "node_id": node_id("RA", asset.id),
+        "name": asset.name,
+        "label": asset.label,
+        "state": "uploaded",
+        "content_type": asset.content_type,
+        "size": asset.size,
+        "digest": asset.digest,
+        "download_count": 0,
+        "created_at": iso(asset.created_at),
+        "updated_at": iso(asset.updated_at),
+        "uploader": account(asset.uploader, urls),
+    }
+
+
 def release(repo: Repository, rel: Release, urls: Urls) -> dict[str, Any]:
     api = urls.repo(repo)
-    html_tag = rel.tag_name if not rel.draft else f"untagged-{rel.id}"
+    html_tag = _html_tag(rel)
     return {
         "url": f"{api}/releases/{rel.id}",
         "html_url": f"{urls.html}/{repo.full_name}/releases/tag/{html_tag}",
@@ -370,7 +398,7 @@ def release(repo: Repository, rel: Release, urls: Urls) -> dict[str, Any]:
         "published_at": iso(rel.published_at) if rel.published_at is not None else None,
         "updated_at": iso(rel.updated_at),
         "author": account(rel.author, urls),
-        "assets": [],
+        "assets": [release_asset(repo, rel, a, urls) for a in rel.assets],
     }
 
 

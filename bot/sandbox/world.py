@@ -1,9 +1,10 @@
-"""The sandbox's state: accounts, repositories and their issues, PRs, labels, checks, releases."""
+"""The sandbox's state: accounts, repositories, issues, PRs, labels, checks, releases, GHSAs."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import itertools
 import secrets
 from collections.abc import Iterable
@@ -140,6 +141,7 @@ class Repository:
     labels: dict[str, Label] = field(default_factory=dict)  # by lower-cased name
     comments: dict[int, Comment] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
+    advisories: dict[str, Advisory] = field(default_factory=dict)  # by GHSA id
     statuses: list[Status] = field(default_factory=list)
     roles: dict[str, Role] = field(default_factory=dict)  # by lower-cased login
 
@@ -339,6 +341,28 @@ class Issue:
 
 
 @dataclass
+class ReleaseAsset:
+    """A file attached to a release; the sandbox keeps its bytes (for size and digest)."""
+
+    id: int
+    name: str
+    label: str | None
+    content_type: str
+    content: bytes = field(repr=False)
+    uploader: Account
+    created_at: float
+    updated_at: float
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
 class Release:
     id: int
     tag_name: str
@@ -351,6 +375,42 @@ class Release:
     created_at: float
     published_at: float | None
     updated_at: float
+    assets: list[ReleaseAsset] = field(default_factory=list)  # in upload order
+
+    def asset(self, name: str) -> ReleaseAsset | None:
+        return next((a for a in self.assets if a.name == name), None)
+
+
+@dataclass
+class AdvisoryVulnerability:
+    """One affected package of a repository security advisory."""
+
+    ecosystem: str
+    package: str | None = None
+    vulnerable_version_range: str | None = None
+    patched_versions: str | None = None
+    vulnerable_functions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Advisory:
+    """A repository security advisory, as filed (drafts only: the sandbox never publishes)."""
+
+    ghsa_id: str
+    summary: str
+    description: str
+    author: Account
+    created_at: float
+    updated_at: float
+    vulnerabilities: list[AdvisoryVulnerability] = field(default_factory=list)
+    severity: str | None = None
+    cvss_vector_string: str | None = None
+    cvss_score: float | None = None
+    cve_id: str | None = None
+    cwe_ids: list[str] = field(default_factory=list)
+    # (who is credited, as what: finder, reporter, ...)
+    credits: list[tuple[Account, str]] = field(default_factory=list)
+    state: str = "draft"
 
 
 @dataclass

@@ -1,0 +1,970 @@
+"""Releases of LTS lines: staging from `/release`, publication, the monitoring window, rollback."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import gidgethub
+from gidgethub import routing, sansio
+
+from bot import apply, commands
+from bot import release_state as records
+from bot.authz import describe
+from bot.config import LineConfig, RepoConfig
+from bot.dispatch import Context, github_time
+from bot.handlers import triage as tickets
+from bot.policies import backport
+from bot.policies import release as policy
+from bot.policies.sla import add_duration
+from bot.release_state import ReleaseRecord
+from bot.ticket import (
+    AUDIT_LABEL,
+    INCIDENT_LABEL,
+    REGRESSION_LABEL,
+    RELEASED_PREFIX,
+    SECURITY_LABEL,
+    SEVERITIES,
+    SEVERITY_PREFIX,
+    TRACKING_LABEL,
+    AuditEntry,
+    is_process_issue,
+)
+
+router = routing.Router()
+
+RELEASE_ROLES = frozenset({"release-manager", "eng-lead"})
+FAST_TRACK_LABEL = "fast-track"
+_CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.I)
+# GitHub's limit on an issue body; the tracking issue is trimmed to stay under it.
+_ISSUE_LIMIT = 65_536
+# PRs looked at per release: more than any patch release should hold.
+MAX_PRS = 200
+
+
+@dataclass(frozen=True)
+class _Repo:
+    owner: str
+    repo: str
+    default: str
+    config: RepoConfig
+    html_url: str
+
+    @property
+    def full(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def api(self) -> str:
+        return f"/repos/{self.owner}/{self.repo}"
+
+    @property
+    def package(self) -> str:
+        return self.config.release.package or self.repo
+
+    @property
+    def fmt(self) -> policy.TagFormat:
+        return self.config.release.tag_format
+
+
+async def _repo_of(ctx: Context, payload: dict[str, Any]) -> _Repo | None:
+    repository = payload["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
+    default = str(repository.get("default_branch") or "main")
+    result = await ctx.services.configs.load(ctx.gh, owner, repo, default)
+    if result.error is not None:
+        return None  # lts/config reports it; nothing is released under a broken policy
+    html = str(repository.get("html_url") or f"https://github.com/{owner}/{repo}")
+    return _Repo(owner, repo, default, result.config, html)
+
+
+# --- finding what exists ------------------------------------------------------------------
+
+
+@dataclass
+class _Tracking:
+    issue: dict[str, Any] | None
+    record: ReleaseRecord | None
+
+
+async def _tracking(ctx: Context, r: _Repo, version: str) -> _Tracking:
+    """The tracking issue of a version and its verified record (either may be missing)."""
+    marker = records.marker_for(version)
+    async for issue in ctx.gh.iterate(
+        f"{r.api}/issues", params={"labels": TRACKING_LABEL, "state": "all"}
+    ):
+        body = str(issue.get("body") or "")
+        if marker in body and str((issue.get("user") or {}).get("login")) == ctx.bot_login:
+            return _Tracking(issue, records.decode(body, ctx.services.state_key))
+    return _Tracking(None, None)
+
+
+async def _tags(ctx: Context, r: _Repo) -> list[str]:
+    return [str(tag["name"]) async for tag in ctx.gh.iterate(f"{r.api}/tags")]
+
+
+async def _release_by_tag(ctx: Context, r: _Repo, tag: str) -> dict[str, Any] | None:
+    """The release of a tag, drafts included (GET /releases/tags/{tag} skips drafts)."""
+    async for rel in ctx.gh.iterate(f"{r.api}/releases"):
+        if rel.get("tag_name") == tag:
+            return dict(rel)
+    return None
+
+
+# --- the snapshot of a release ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    context: policy.ReleaseContext
+    checks: tuple[policy.ChangeChecks, ...]
+    head_checks: tuple[tuple[str, str, str | None], ...]
+    fast_tracked: tuple[int, ...]
+
+
+async def _check_conclusions(ctx: Context, r: _Repo, sha: str) -> dict[str, tuple[str, str | None]]:
+    """Name -> (status, conclusion) of the newest check run of each name on a commit."""
+    out: dict[str, tuple[str, str | None]] = {}
+    async for run in ctx.gh.iterate(f"{r.api}/commits/{sha}/check-runs", iterable_key="check_runs"):
+        name = str(run.get("name"))
+        if name not in out:  # GitHub lists the newest first
+            out[name] = (str(run.get("status")), run.get("conclusion"))
+    return out
+
+
+async def _ticket_facts(
+    ctx: Context, r: _Repo, number: int, cache: dict[int, tuple[bool, tuple[str, ...], str | None]]
+) -> tuple[bool, tuple[str, ...], str | None]:
+    """(security, CVE ids, severity) of a ticket, from its labels and text."""
+    if number not in cache:
+        try:
+            issue = await ctx.gh.get(f"{r.api}/issues/{number}")
+        except gidgethub.BadRequest as exc:
+            if exc.status_code not in (404, 410):
+                raise
+            cache[number] = (False, (), None)
+            return cache[number]
+        labels = set(apply.labels_of(issue))
+        text = f"{issue.get('title') or ''}\n{issue.get('body') or ''}"
+        cves = tuple(sorted({m.upper() for m in _CVE_RE.findall(text)}))
+        severity = next((s for s in SEVERITIES if SEVERITY_PREFIX + s in labels), None)
+        cache[number] = (SECURITY_LABEL in labels or bool(cves), cves, severity)
+    return cache[number]
+
+
+async def _snapshot(
+    ctx: Context, r: _Repo, line: LineConfig, version: policy.ReleaseVersion, previous: str | None
+) -> _Snapshot:
+    """Everything a release of `version` is made of: PRs, tickets, checks, the branch head."""
+    branch = await ctx.gh.get(f"{r.api}/branches/{quote(line.branch, safe='')}")
+    head = str(branch["commit"]["sha"])
+    shipped: set[str] | None = None
+    if previous is not None:
+        compare = await ctx.gh.get(
+            f"{r.api}/compare/{quote(previous, safe='')}...{head}", params={"per_page": "250"}
+        )
+        shipped = {str(c["sha"]) for c in compare.get("commits") or []}
+    changes: list[policy.IncludedChange] = []
+    checks: list[policy.ChangeChecks] = []
+    fast: list[int] = []
+    facts: dict[int, tuple[bool, tuple[str, ...], str | None]] = {}
+    async for pr in ctx.gh.iterate(
+        f"{r.api}/pulls",
+        params={"state": "closed", "base": line.branch, "sort": "updated", "direction": "desc"},
+    ):
+        if not pr.get("merged_at") or len(changes) >= MAX_PRS:
+            continue
+        sha = str(pr.get("merge_commit_sha") or "")
+        if shipped is not None and sha not in shipped:
+            continue
+        number = int(pr["number"])
+        title, body = str(pr.get("title") or ""), str(pr.get("body") or "")
+        messages = [
+            str(c["commit"]["message"])
+            async for c in ctx.gh.iterate(f"{r.api}/pulls/{number}/commits")
+        ]
+        refs = backport.ticket_refs(title, body, repo_full_name=r.full, html_url=r.html_url)
+        labels = set(apply.labels_of(pr))
+        security = SECURITY_LABEL in labels
+        cves: set[str] = {m.upper() for m in _CVE_RE.findall(f"{title}\n{body}")}
+        severity: str | None = None
+        for ticket in refs:
+            t_security, t_cves, t_severity = await _ticket_facts(ctx, r, ticket, facts)
+            security = security or t_security
+            cves |= set(t_cves)
+            if t_severity and (
+                severity is None or SEVERITIES.index(t_severity) < SEVERITIES.index(severity)
+            ):
+                severity = t_severity
+        changes.append(
+            policy.IncludedChange(
+                pr=number,
+                title=title,
+                url=str(pr.get("html_url") or f"{r.html_url}/pull/{number}"),
+                merge_sha=sha,
+                changelog=policy.changelog_of(body, messages),
+                tickets=refs,
+                security=security or bool(cves),
+                cves=tuple(sorted(cves)),
+                severity=severity,
+            )
+        )
+        runs = await _check_conclusions(ctx, r, str(pr["head"]["sha"]))
+        approvals = (runs.get("lts/approvals") or ("", None))[1]
+        checks.append(
+            policy.ChangeChecks(
+                pr=number,
+                gate=(runs.get("lts/gate") or ("", None))[1],
+                approvals=approvals,
+                security=security or bool(cves),
+                # The approval matrix asks for the security role on security fixes, so a
+                # green lts/approvals on one is its security sign-off.
+                security_approved=approvals == "success",
+            )
+        )
+        if FAST_TRACK_LABEL in labels:
+            fast.append(number)
+    head_runs = await _check_conclusions(ctx, r, head)
+    head_checks = tuple(
+        (name, status, conclusion)
+        for name, (status, conclusion) in sorted(head_runs.items())
+        if not name.startswith("lts/")
+    )
+    context = policy.ReleaseContext(
+        repo=r.full,
+        repo_url=r.html_url,
+        line=line.version,
+        branch=line.branch,
+        version=version,
+        tag=version.tag(r.fmt),
+        previous_tag=previous,
+        head_sha=head,
+        package=r.package,
+        contact=r.config.release.security_contact or f"{r.html_url}/security/policy",
+        changes=tuple(sorted(changes, key=lambda c: c.pr)),
+    )
+    return _Snapshot(context, tuple(sorted(checks, key=lambda c: c.pr)), head_checks, tuple(fast))
+
+
+# --- staging -----------------------------------------------------------------------------
+
+
+async def _previous_ok(ctx: Context, r: _Repo, previous: str | None) -> bool:
+    if previous is None:
+        return False
+    try:
+        rel = await ctx.gh.get(f"{r.api}/releases/tags/{quote(previous, safe='')}")
+    except gidgethub.BadRequest as exc:
+        if exc.status_code != 404:
+            raise
+        return False
+    return not rel.get("draft") and not str(rel.get("name") or "").startswith(
+        policy.WITHDRAWN_PREFIX
+    )
+
+
+async def _file_advisory(
+    ctx: Context, r: _Repo, record: ReleaseRecord, snap: _Snapshot
+) -> ReleaseRecord:
+    """File the draft security advisory once; without the permission, into the notes."""
+    draft = policy.advisory_draft(snap.context)
+    if draft is None or record.advisory is not None:
+        return record
+    try:
+        created = await ctx.gh.post(
+            f"{r.api}/security-advisories", policy.advisory_request(draft, r.package)
+        )
+    except gidgethub.BadRequest as exc:
+        if exc.status_code not in (403, 404, 422):
+            raise
+        # The App lacks repository_advisories: write, or advisories are off for the repo.
+        ctx.log.info("advisory_in_release_body", status=int(exc.status_code))
+        return replace(record, advisory="release-body")
+    return replace(record, advisory=str(created.get("ghsa_id") or "release-body"))
+
+
+def _notes(snap: _Snapshot, record: ReleaseRecord) -> str:
+    draft = policy.advisory_draft(snap.context)
+    # Without a repository advisory, its draft goes into the (unpublished) release notes.
+    fallback = draft if record.advisory == "release-body" else None
+    return policy.release_notes(snap.context, advisory=fallback)
+
+
+async def _upsert_draft(
+    ctx: Context, r: _Repo, record: ReleaseRecord, snap: _Snapshot
+) -> tuple[ReleaseRecord, dict[str, Any]]:
+    """Create or update the draft release; a published one is left as it is."""
+    tag = snap.context.tag
+    existing = await _release_by_tag(ctx, r, tag)
+    body = _notes(snap, record)
+    if existing is None:
+        created = await ctx.gh.post(
+            f"{r.api}/releases",
+            {
+                "tag_name": tag,
+                "target_commitish": snap.context.head_sha,
+                "name": tag,
+                "body": body,
+                "draft": True,
+                "prerelease": False,
+            },
+        )
+        return replace(record, release_id=int(created["id"])), dict(created)
+    if existing.get("draft") and (
+        existing.get("body") != body or existing.get("target_commitish") != snap.context.head_sha
+    ):
+        existing = dict(
+            await ctx.gh.patch(
+                f"{r.api}/releases/{existing['id']}",
+                {"body": body, "target_commitish": snap.context.head_sha},
+            )
+        )
+    return replace(record, release_id=int(existing["id"])), existing
+
+
+def _checklist(
+    r: _Repo, snap: _Snapshot, record: ReleaseRecord, rel: dict[str, Any] | None, prev_ok: bool
+) -> tuple[policy.ChecklistItem, ...]:
+    assets = tuple(str(a.get("name")) for a in (rel or {}).get("assets") or [])
+    security = bool(snap.context.security_changes)
+    return policy.checklist(
+        policy.ChecklistInput(
+            branch=snap.context.branch,
+            changes=snap.checks,
+            head_checks=snap.head_checks,
+            required_checks=r.config.checks.required,
+            assets=assets,
+            require_artifacts=("checksums", *r.config.release.require_artifacts),
+            previous_tag=snap.context.previous_tag,
+            previous_release_ok=prev_ok,
+            notes_ready=rel is not None and bool(rel.get("body")),
+            advisory_ready=(record.advisory is not None) if security else None,
+            undocumented=tuple(c.pr for c in snap.context.undocumented),
+        )
+    )
+
+
+async def _audit_links(ctx: Context, r: _Repo, prs: tuple[int, ...]) -> dict[int, int]:
+    """PR -> its post-facto audit issue, for fast-tracked PRs."""
+    if not prs:
+        return {}
+    found: dict[int, int] = {}
+    async for issue in ctx.gh.iterate(
+        f"{r.api}/issues", params={"labels": AUDIT_LABEL, "state": "all"}
+    ):
+        body = str(issue.get("body") or "")
+        for pr in prs:
+            if f"<!-- lts-bot:fast-track-audit pr={pr} -->" in body:
+                found[pr] = int(issue["number"])
+    return found
+
+
+def _tracking_body(
+    r: _Repo,
+    record: ReleaseRecord,
+    snap: _Snapshot | None,
+    items: tuple[policy.ChecklistItem, ...],
+    rel: dict[str, Any] | None,
+    audits: dict[int, int],
+    key: bytes,
+) -> str:
+    tag = record.tag
+    lines = [records.marker_for(record.version), f"## LTS release {tag}", ""]
+    status = {
+        "draft": "**staging**: the draft release is not published yet",
+        "published": "**published**, in its monitoring window"
+        + (f" until {record.window_ends:%Y-%m-%d %H:%M} UTC" if record.window_ends else ""),
+        "flagged": "**published, flagged**: regressions were reported in its monitoring window",
+        "done": "**done**: monitoring window passed without regressions; tickets closed",
+        "withdrawn": f"**withdrawn**: {record.withdrawn_reason}",
+    }[record.status]
+    lines.append(f"Status: {status}.")
+    where = f"[{tag}]({rel['html_url']})" if rel and rel.get("html_url") else f"`{tag}`"
+    prev = f"`{record.previous_tag}`" if record.previous_tag else "none (first release of the line)"
+    lines += [
+        f"Release: {where} from `release-lts/v{record.line}` at `{record.head_sha[:12]}`; "
+        f"previous release: {prev}.",
+        f"Requested by @{record.requested_by}." if record.requested_by else "",
+    ]
+    if record.incident:
+        lines.append(f"Incident: #{record.incident}.")
+    if record.advisory and record.advisory != "release-body":
+        lines.append(
+            f"Security advisory (draft): {r.html_url}/security/advisories/{record.advisory}"
+        )
+    elif record.advisory == "release-body":
+        lines.append("Security advisory: drafted in the release notes (no advisory permission).")
+    if items:
+        lines += ["", "### Pre-release checklist", "", policy.render_checklist(items)]
+    if snap is not None:
+        lines += ["", "### Included", ""]
+        if snap.context.changes:
+            lines += ["| PR | tickets | changelog |", "| --- | --- | --- |"]
+            for c in snap.context.changes:
+                refs = ", ".join(f"#{t}" for t in c.tickets) or "—"
+                text = (c.changelog or "*no `Changelog:` line*").replace("|", "\\|")
+                lines.append(f"| #{c.pr} | {refs} | {text[:200]} |")
+        else:
+            lines.append("Nothing merged since the previous release.")
+    if audits:
+        lines += ["", "### Fast-tracked", ""]
+        lines += [f"- #{pr}: post-facto audit #{issue}" for pr, issue in sorted(audits.items())]
+    if record.regressions:
+        lines += ["", "### Regressions reported", ""]
+        lines += [f"- #{n}" for n in record.regressions]
+    lines += ["", "### Audit trail", ""]
+    lines += [
+        f"- {e.at:%Y-%m-%d %H:%M} UTC `{e.actor}` {e.action}"
+        + (f": {e.detail}" if e.detail else "")
+        for e in record.audit[-30:]
+    ]
+    state = records.encode(record, key)
+    body = "\n".join(line for line in lines if line is not None)
+    room = _ISSUE_LIMIT - len(state) - 200
+    if len(body) > room:
+        body = body[:room] + "\n\n… (shortened to fit GitHub's limit)"
+    return f"{body}\n\n{state}\n"
+
+
+async def _save_tracking(
+    ctx: Context, r: _Repo, tracking: _Tracking, record: ReleaseRecord, body: str
+) -> dict[str, Any]:
+    title = f"LTS release {record.tag}"
+    if tracking.issue is None:
+        created = await ctx.gh.post(
+            f"{r.api}/issues", {"title": title, "body": body, "labels": [TRACKING_LABEL]}
+        )
+        tracking.issue = dict(created)
+    elif tracking.issue.get("body") != body:
+        tracking.issue = dict(
+            await ctx.gh.patch(f"{r.api}/issues/{tracking.issue['number']}", {"body": body})
+        )
+    tracking.record = record
+    return tracking.issue
+
+
+async def stage(
+    ctx: Context,
+    r: _Repo,
+    line: LineConfig,
+    version: policy.ReleaseVersion,
+    previous: str | None,
+    *,
+    actor: str,
+) -> tuple[ReleaseRecord, dict[str, Any]]:
+    """Open or refresh the tracking issue and the draft release of `version`."""
+    tracking = await _tracking(ctx, r, str(version))
+    now = ctx.now()
+    record = tracking.record or ReleaseRecord(
+        version=str(version),
+        tag=version.tag(r.fmt),
+        line=line.version,
+        previous_tag=previous,
+        requested_by=actor,
+    ).with_audit(now, actor, "release requested", version.tag(r.fmt))
+    snap = await _snapshot(ctx, r, line, version, record.previous_tag)
+    record = replace(
+        record,
+        head_sha=snap.context.head_sha if record.status == "draft" else record.head_sha,
+        prs=tuple(c.pr for c in snap.context.changes),
+        tickets=tuple(sorted({t for c in snap.context.changes for t in c.tickets})),
+    )
+    audits = await _audit_links(ctx, r, snap.fast_tracked)
+    rel: dict[str, Any] | None = None
+    if tracking.issue is None:
+        # The tracking issue first, so a failure later leaves a record to continue from.
+        body = _tracking_body(r, record, snap, (), None, audits, ctx.services.state_key)
+        await _save_tracking(ctx, r, tracking, record, body)
+        ctx.services.metrics.releases.inc(line.version, "staged")
+    if record.status == "draft":
+        record = await _file_advisory(ctx, r, record, snap)
+        record, rel = await _upsert_draft(ctx, r, record, snap)
+    else:
+        rel = await _release_by_tag(ctx, r, record.tag)
+    items = _checklist(r, snap, record, rel, await _previous_ok(ctx, r, record.previous_tag))
+    body = _tracking_body(r, record, snap, items, rel, audits, ctx.services.state_key)
+    issue = await _save_tracking(ctx, r, tracking, record, body)
+    await _link_audits(ctx, r, audits, int(issue["number"]), record.tag)
+    return record, issue
+
+
+async def _link_audits(
+    ctx: Context, r: _Repo, audits: dict[int, int], tracking: int, tag: str
+) -> None:
+    """Each fast-tracked PR's audit issue names the release it shipped in (once)."""
+    for issue in sorted(set(audits.values())):
+        marker = f"<!-- lts-bot:audit-release {tag} -->"
+        comments = await apply.list_comments(ctx.gh, r.owner, r.repo, issue)
+        if apply.find_marked(comments, marker, ctx.bot_login) is None:
+            await ctx.gh.post(
+                f"{r.api}/issues/{issue}/comments",
+                {"body": f"{marker}\nThis fast-tracked change ships in {tag}: #{tracking}."},
+            )
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+async def _reply(ctx: Context, r: _Repo, number: int, text: str) -> None:
+    marker = f"<!-- lts-bot:reply {ctx.delivery.id} release -->"
+    comments = await apply.list_comments(ctx.gh, r.owner, r.repo, number)
+    if any(c.author == ctx.bot_login and marker in c.body for c in comments):
+        return  # a redelivery: answered already
+    await ctx.gh.post(f"{r.api}/issues/{number}/comments", {"body": f"{text}\n\n{marker}"})
+
+
+def _release_commands(parsed: commands.ParseResult) -> list[commands.Command]:
+    return [
+        c
+        for c in parsed.commands
+        if isinstance(c, commands.ReleaseCommand | commands.RollbackCommand)
+    ]
+
+
+@router.register("issue_comment", action="created")
+@router.register("issue_comment", action="edited")
+async def on_comment(event: sansio.Event, ctx: Context) -> None:
+    """`/release vX.Y[.Z]` and `/rollback vX.Y.Z <reason>` on an issue."""
+    issue = event.data["issue"]
+    sender = event.data.get("sender") or {}
+    login = str(sender.get("login", ""))
+    comment = event.data["comment"]
+    if issue.get("pull_request") or sender.get("type") == "Bot":
+        return
+    if login != str((comment.get("user") or {}).get("login")):
+        return
+    body = str(comment.get("body") or "")
+    if event.data.get("action") == "edited":
+        old = str(((event.data.get("changes") or {}).get("body") or {}).get("from") or "")
+        parsed = commands.changed_commands(old, body, app_slug=ctx.services.app_slug)
+    else:
+        parsed = commands.parse_comment(body, app_slug=ctx.services.app_slug)
+    wanted = _release_commands(parsed)
+    errors = [e for e in parsed.errors if e.verb in ("release", "rollback")]
+    if not wanted and not errors:
+        return
+    r = await _repo_of(ctx, event.data)
+    number = int(issue["number"])
+    if r is None:
+        return
+    notes = [f"- `{e.raw}`: {e.message}" for e in errors]
+    roles = await ctx.services.authz.roles_of(
+        ctx.gh, r.owner, r.repo, login, r.config.roles, only=RELEASE_ROLES
+    )
+    for command in wanted:
+        if "release-manager" not in roles and "eng-lead" not in roles:
+            notes.append(
+                f"- `{command.raw}`: only a release manager can do this "
+                f"({describe('release-manager', r.config.roles)})."
+            )
+            continue
+        if isinstance(command, commands.ReleaseCommand):
+            notes.append(await _on_release(ctx, r, command, login, roles))
+        elif isinstance(command, commands.RollbackCommand):
+            notes.append(await _on_rollback(ctx, r, command, login))
+    if notes:
+        await _reply(ctx, r, number, f"@{login}:\n" + "\n".join(notes))
+    if comment.get("id") and event.data.get("action") == "created" and wanted and not errors:
+        await apply.react(ctx.gh, r.owner, r.repo, int(comment["id"]), "eyes")
+
+
+async def _on_release(
+    ctx: Context, r: _Repo, command: commands.ReleaseCommand, login: str, roles: frozenset[str]
+) -> str:
+    arg = policy.parse_version_arg(command.version)
+    if arg is None:
+        return f"- `{command.raw}`: name a line (`/release v1.4`) or a version (`/release v1.4.3`)."
+    line_version, requested = arg
+    line = r.config.line(line_version)
+    if line is None:
+        known = ", ".join(f"v{line.version}" for line in r.config.lines) or "none"
+        return (
+            f"- `{command.raw}`: v{line_version} is not an LTS line of this repository "
+            f"(lines in `.github/lts.yml`: {known})."
+        )
+    decision = policy.next_version(line.version, await _tags(ctx, r), r.fmt, requested)
+    if decision.version is None or (decision.needs_eng_lead and "eng-lead" not in roles):
+        return f"- `{command.raw}`: {decision.error}"
+    if "release-manager" not in roles and not decision.needs_eng_lead:
+        return (
+            f"- `{command.raw}`: only a release manager can do this "
+            f"({describe('release-manager', r.config.roles)})."
+        )
+    previous = decision.previous.tag(r.fmt) if decision.previous else None
+    record, issue = await stage(ctx, r, line, decision.version, previous, actor=login)
+    if decision.needs_eng_lead:
+        ctx.log.info("release_version_approved_by_eng_lead", version=record.version, actor=login)
+    return (
+        f"- {record.tag}: tracking issue #{issue['number']}, draft release "
+        f"{'ready' if record.release_id else 'pending'}"
+        + (f" (version approved by eng lead @{login})" if decision.needs_eng_lead else "")
+        + "."
+    )
+
+
+async def _on_rollback(
+    ctx: Context, r: _Repo, command: commands.RollbackCommand, login: str
+) -> str:
+    arg = policy.parse_version_arg(command.version)
+    if arg is None or arg[1] is None:
+        return f"- `{command.raw}`: name the release, e.g. `/rollback v1.4.3 <reason>`."
+    version = arg[1]
+    tag = version.tag(r.fmt)
+    rel = await _release_by_tag(ctx, r, tag)
+    if rel is None or rel.get("draft"):
+        return f"- `{command.raw}`: {tag} is not a published release; nothing to roll back."
+    tracking = await _tracking(ctx, r, str(version))
+    now = ctx.now()
+    record = tracking.record or ReleaseRecord(
+        version=str(version),
+        tag=tag,
+        line=version.line,
+        status="published",
+        release_id=int(rel["id"]),
+        published_at=github_time(rel.get("published_at"), now),
+    )
+    if record.status == "withdrawn":
+        return f"- {tag} is already withdrawn (incident #{record.incident})."
+    safe = await _safe_release(ctx, r, version)
+    await ctx.gh.patch(
+        f"{r.api}/releases/{rel['id']}",
+        {
+            "name": policy.withdrawn_name(rel.get("name"), tag),
+            "body": policy.withdrawn_body(
+                rel.get("body"), tag=tag, reason=command.reason, safe_tag=safe, package=r.package
+            ),
+            "prerelease": True,
+            "make_latest": "false",
+        },
+    )
+    incident = await _incident(ctx, r, record, tag, command.reason, login, safe, tracking)
+    record = replace(
+        record,
+        status="withdrawn",
+        withdrawn_at=now,
+        withdrawn_reason=command.reason,
+        incident=incident,
+    ).with_audit(now, login, "release withdrawn", command.reason)
+    body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+    issue = await _save_tracking(ctx, r, tracking, record, body)
+    ctx.services.metrics.releases.inc(record.line, "withdrawn")
+    await _tell_tickets(
+        ctx,
+        r,
+        record,
+        action="release withdrawn",
+        actor=login,
+        marker=f"<!-- lts-bot:withdrawn {tag} -->",
+        text=(
+            f"{tag} was **withdrawn** by @{login}: {command.reason}\n\n"
+            + (
+                f"Go back to {safe}: `pip install {r.package}=={_plain(safe)}`. "
+                if safe
+                else "There is no earlier release of this line to go back to. "
+            )
+            + f"The fix will ship again in a later release. Incident: #{incident}; "
+            f"release tracking: #{issue['number']}."
+        ),
+        reopen=True,
+    )
+    safe_text = f"previous safe release {safe}" if safe else "no earlier release of the line"
+    return f"- {tag} withdrawn; {safe_text}; incident #{incident}."
+
+
+def _plain(tag: str) -> str:
+    return tag.removeprefix("v").removesuffix("-lts")
+
+
+async def _safe_release(ctx: Context, r: _Repo, version: policy.ReleaseVersion) -> str | None:
+    """The newest published, not withdrawn release of the same line before `version`."""
+    best: policy.ReleaseVersion | None = None
+    async for rel in ctx.gh.iterate(f"{r.api}/releases"):
+        if rel.get("draft") or str(rel.get("name") or "").startswith(policy.WITHDRAWN_PREFIX):
+            continue
+        parsed = policy.parse_tag(str(rel.get("tag_name")), r.fmt)
+        if parsed is None or parsed.line != version.line or parsed >= version:
+            continue
+        if best is None or parsed > best:
+            best = parsed
+    return best.tag(r.fmt) if best else None
+
+
+async def _incident(
+    ctx: Context,
+    r: _Repo,
+    record: ReleaseRecord,
+    tag: str,
+    reason: str,
+    actor: str,
+    safe: str | None,
+    tracking: _Tracking,
+) -> int:
+    """The incident issue of a rollback: found by its marker, else opened once."""
+    marker = f"<!-- lts-bot:incident {tag} -->"
+    async for issue in ctx.gh.iterate(
+        f"{r.api}/issues", params={"labels": INCIDENT_LABEL, "state": "all"}
+    ):
+        if marker in str(issue.get("body") or ""):
+            return int(issue["number"])
+    body = policy.incident_body(
+        tag=tag,
+        reason=reason,
+        actor=actor,
+        safe_tag=safe,
+        package=r.package,
+        tracking_issue=int(tracking.issue["number"]) if tracking.issue else None,
+    )
+    created = await ctx.gh.post(
+        f"{r.api}/issues",
+        {
+            "title": policy.incident_title(tag),
+            "body": f"{marker}\n{body}",
+            "labels": [INCIDENT_LABEL],
+            "assignees": [actor],
+        },
+    )
+    return int(created["number"])
+
+
+# --- publication and the monitoring window -------------------------------------------------
+
+
+async def _tell_tickets(
+    ctx: Context,
+    r: _Repo,
+    record: ReleaseRecord,
+    *,
+    action: str,
+    actor: str,
+    marker: str,
+    text: str,
+    label: str | None = None,
+    close: bool = False,
+    reopen: bool = False,
+) -> None:
+    """One comment, an audit entry (and a label, a close or a reopen) on each ticket."""
+    repository = {"full_name": r.full, "default_branch": r.default, "html_url": r.html_url}
+    for number in record.tickets:
+        payload = {"repository": repository, "issue": {"number": number}}
+        ticket = await tickets.load_ticket(ctx, payload, with_intake=False)
+        if ticket is None or is_process_issue(ticket.labels):
+            continue
+        done = apply.find_marked(ticket.comments, marker, ctx.bot_login) is not None
+        if not any(e.action == action and record.tag in e.detail for e in ticket.state.audit):
+            ticket.state = ticket.state.with_audit(
+                AuditEntry(ticket.now, actor, action, record.tag)
+            )
+            if label is not None:
+                ticket.state = replace(
+                    ticket.state,
+                    backports=tuple(
+                        replace(b, detail=record.tag)
+                        if b.line == record.line and b.status == "merged"
+                        else b
+                        for b in ticket.state.backports
+                    ),
+                )
+        if label is not None:
+            ticket.extra_labels.add(label)
+        await tickets.save_ticket(ctx, ticket)
+        if not done:
+            await ctx.gh.post(f"{r.api}/issues/{number}/comments", {"body": f"{marker}\n{text}"})
+        state = ticket.issue.get("state")
+        if close and state == "open":
+            await ctx.gh.patch(
+                f"{r.api}/issues/{number}", {"state": "closed", "state_reason": "completed"}
+            )
+        elif reopen and state == "closed":
+            await ctx.gh.patch(f"{r.api}/issues/{number}", {"state": "open"})
+
+
+@router.register("release", action="published")
+async def on_published(event: sansio.Event, ctx: Context) -> None:
+    """A release of an LTS line was published: tell its tickets, start the monitoring window."""
+    rel = event.data["release"]
+    r = await _repo_of(ctx, event.data)
+    if r is None:
+        return
+    version = policy.parse_tag(str(rel.get("tag_name")), r.fmt)
+    if version is None or (line := r.config.line(version.line)) is None:
+        return  # not a release of an LTS line
+    tracking = await _tracking(ctx, r, str(version))
+    record = tracking.record
+    if record is None:
+        # Published without `/release`: stage it now, so it is tracked all the same.
+        tags = [t for t in await _tags(ctx, r) if t != version.tag(r.fmt)]
+        before = policy.next_version(line.version, tags, r.fmt).previous
+        prev_tag = before.tag(r.fmt) if before is not None and before < version else None
+        actor = str((event.data.get("sender") or {}).get("login", ""))
+        record, _ = await stage(ctx, r, line, version, prev_tag, actor=actor)
+        tracking = await _tracking(ctx, r, str(version))
+    if record.status != "draft":
+        return  # published before: a redelivery, or an edit that re-published it
+    now = ctx.now()
+    published = github_time(rel.get("published_at"), now)
+    window = add_duration(published, r.config.release.monitoring_window, r.config.sla)
+    actor = str((event.data.get("sender") or {}).get("login", ""))
+    record = replace(
+        record,
+        status="published",
+        release_id=int(rel["id"]),
+        published_at=published,
+        window_ends=window,
+    ).with_audit(now, actor, "release published", record.tag)
+    snap = await _snapshot(ctx, r, line, version, record.previous_tag)
+    items = _checklist(r, snap, record, dict(rel), await _previous_ok(ctx, r, record.previous_tag))
+    open_items = [i.title for i in items if i.state in ("pending", "failed")]
+    body = _tracking_body(r, record, snap, items, dict(rel), {}, ctx.services.state_key)
+    issue = await _save_tracking(ctx, r, tracking, record, body)
+    ctx.services.metrics.releases.inc(line.version, "published")
+    url = str(rel.get("html_url") or "")
+    await _tell_tickets(
+        ctx,
+        r,
+        record,
+        action="released",
+        actor=ctx.bot_login,
+        marker=f"<!-- lts-bot:released {record.tag} -->",
+        text=(
+            f"Released in [{record.tag}]({url}) on the v{line.version} line. Upgrade: "
+            f"`pip install --upgrade {r.package}=={version}`.\n\n"
+            f"The release is watched for regressions until "
+            f"{window:%Y-%m-%d %H:%M} UTC; with none reported, this ticket is closed then. "
+            f"Release tracking: #{issue['number']}."
+        ),
+        label=f"{RELEASED_PREFIX}{record.tag}",
+    )
+    marker = f"<!-- lts-bot:internal-status {record.tag} published -->"
+    comments = await apply.list_comments(ctx.gh, r.owner, r.repo, int(issue["number"]))
+    if apply.find_marked(comments, marker, ctx.bot_login) is None:
+        known = (
+            [f"published with open checklist items: {', '.join(open_items)}"] if open_items else []
+        )
+        status = policy.internal_status(
+            snap.context,
+            state=f"published; monitoring until {window:%Y-%m-%d %H:%M} UTC",
+            published_at=published,
+            assets=[str(a.get("name")) for a in rel.get("assets") or []],
+            known_issues=known,
+            rollback="not needed",
+            owners=[f"@{record.requested_by}"] if record.requested_by else [],
+        )
+        await ctx.gh.post(
+            f"{r.api}/issues/{issue['number']}/comments", {"body": f"{marker}\n{status}"}
+        )
+
+
+async def _regressions(ctx: Context, r: _Repo, record: ReleaseRecord, tracking: int) -> list[int]:
+    """Open issues labelled `regression` that refer to this release."""
+    version = policy.parse_tag(record.tag, r.fmt)
+    if version is None:
+        return []
+    found = []
+    async for issue in ctx.gh.iterate(
+        f"{r.api}/issues", params={"labels": REGRESSION_LABEL, "state": "open"}
+    ):
+        if issue.get("pull_request") or is_process_issue(issue.get("labels")):
+            continue
+        text = f"{issue.get('title') or ''}\n{issue.get('body') or ''}"
+        if policy.references_release(text, version, record.tag, tracking):
+            found.append(int(issue["number"]))
+    return sorted(found)
+
+
+async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
+    """Look at one tracking issue again: refresh a draft, end a monitoring window.
+
+    Returns when it next needs a look (None: never).
+    """
+    issue = await ctx.gh.get(f"{r.api}/issues/{number}")
+    record = records.decode(str(issue.get("body") or ""), ctx.services.state_key)
+    if record is None:
+        return None
+    tracking = _Tracking(dict(issue), record)
+    now = ctx.now()
+    version = policy.parse_tag(record.tag, r.fmt)
+    line = r.config.line(record.line)
+    if record.status == "draft":
+        if version is not None and line is not None:
+            await stage(ctx, r, line, version, record.previous_tag, actor=ctx.bot_login)
+        return now  # assets and CI change without events: a draft is looked at every sweep
+    if record.status not in ("published", "flagged") or record.window_ends is None:
+        return None
+    if now < record.window_ends:
+        return record.window_ends
+    regressions = await _regressions(ctx, r, record, number)
+    rel = await _release_by_tag(ctx, r, record.tag)
+    if regressions:
+        if record.status == "published" or tuple(regressions) != record.regressions:
+            record = replace(record, status="flagged", regressions=tuple(regressions)).with_audit(
+                now, ctx.bot_login, "flagged", ", ".join(f"#{n}" for n in regressions)
+            )
+            body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+            await _save_tracking(ctx, r, tracking, record, body)
+            ctx.services.metrics.releases.inc(record.line, "flagged")
+            marker = f"<!-- lts-bot:flagged {record.tag} {','.join(map(str, regressions))} -->"
+            rm = " ".join(m.mention for m in r.config.roles.members("release-manager"))
+            await ctx.gh.post(
+                f"{r.api}/issues/{number}/comments",
+                {
+                    "body": f"{marker}\n{rm + ': ' if rm else ''}the monitoring window of "
+                    f"{record.tag} ended with open regressions: "
+                    + ", ".join(f"#{n}" for n in regressions)
+                    + ". Its tickets stay open. Fix them, or roll back with "
+                    f"`/rollback {record.tag} <reason>`."
+                },
+            )
+        return now  # looked at again next sweep: closed once the regressions are
+    await _tell_tickets(
+        ctx,
+        r,
+        record,
+        action="closed after monitoring",
+        actor=ctx.bot_login,
+        marker=f"<!-- lts-bot:monitored {record.tag} -->",
+        text=(
+            f"{record.tag} passed its monitoring window without a reported regression. "
+            "Closing this ticket; reopen it, or open a new issue labelled `regression` "
+            "that names the release, if something is wrong."
+        ),
+        close=True,
+    )
+    record = replace(record, status="done", closed_at=now, regressions=()).with_audit(
+        now, ctx.bot_login, "monitoring window passed", ", ".join(f"#{t}" for t in record.tickets)
+    )
+    body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+    await _save_tracking(ctx, r, tracking, record, body)
+    ctx.services.metrics.releases.inc(record.line, "closed")
+    if issue.get("state") == "open":
+        await ctx.gh.patch(
+            f"{r.api}/issues/{number}", {"state": "closed", "state_reason": "completed"}
+        )
+    return None
+
+
+@router.register("release", action="edited")
+@router.register("release", action="created")
+async def on_release_changed(event: sansio.Event, ctx: Context) -> None:
+    """A draft release of an LTS line edited: its tracking checklist may have changed."""
+    rel = event.data["release"]
+    if not rel.get("draft") or (event.data.get("sender") or {}).get("type") == "Bot":
+        return
+    r = await _repo_of(ctx, event.data)
+    if r is None:
+        return
+    version = policy.parse_tag(str(rel.get("tag_name")), r.fmt)
+    if version is None:
+        return
+    tracking = await _tracking(ctx, r, str(version))
+    if tracking.issue is not None and tracking.record is not None:
+        await monitor(ctx, r, int(tracking.issue["number"]))
+
+
+async def monitor_from_sweep(ctx: Context, payload: dict[str, Any], number: int) -> datetime | None:
+    r = await _repo_of(ctx, payload)
+    if r is None:
+        return None
+    return await monitor(ctx, r, number)

@@ -1,0 +1,140 @@
+"""What the bot records about one release: kept signed in its tracking issue's body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.sealed import seal, unseal
+from bot.ticket import AuditEntry
+
+__all__ = ["MARKER", "ReleaseRecord", "ReleaseStatus", "decode", "encode", "marker_for"]
+
+MARKER = "<!-- lts-bot:release {version} -->"
+_BLOCK_RE = re.compile(r"<!-- lts-bot:release-state v1 ([A-Za-z0-9_-]+)\.([0-9a-f]{64}) -->")
+# Audit entries kept in the record; the oldest go first (the tickets keep their own).
+MAX_AUDIT = 100
+
+ReleaseStatus = Literal["draft", "published", "flagged", "done", "withdrawn"]
+RELEASE_STATUSES: tuple[ReleaseStatus, ...] = ("draft", "published", "flagged", "done", "withdrawn")
+
+
+def marker_for(version: str) -> str:
+    return MARKER.format(version=version)
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """One release of an LTS line from `/release` to its end: published, closed or withdrawn."""
+
+    version: str
+    tag: str
+    line: str
+    status: ReleaseStatus = "draft"
+    release_id: int | None = None
+    previous_tag: str | None = None
+    head_sha: str = ""
+    prs: tuple[int, ...] = ()
+    tickets: tuple[int, ...] = ()
+    # A repository advisory's GHSA id, or "release-body" when it went into the draft notes.
+    advisory: str | None = None
+    requested_by: str = ""
+    published_at: datetime | None = None
+    window_ends: datetime | None = None
+    # When the included tickets were closed at the end of the monitoring window.
+    closed_at: datetime | None = None
+    regressions: tuple[int, ...] = ()
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str = ""
+    incident: int | None = None
+    audit: tuple[AuditEntry, ...] = ()
+
+    def with_audit(self, at: datetime, actor: str, action: str, detail: str = "") -> ReleaseRecord:
+        entries = (*self.audit, AuditEntry(at, actor, action, detail))[-MAX_AUDIT:]
+        return replace(self, audit=entries)
+
+
+_DOMAIN = b"release:"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _from_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError("naive time")
+    return parsed
+
+
+def encode(record: ReleaseRecord, key: bytes) -> str:
+    data = {
+        "v": 1,
+        "version": record.version,
+        "tag": record.tag,
+        "line": record.line,
+        "status": record.status,
+        "release_id": record.release_id,
+        "previous_tag": record.previous_tag,
+        "head_sha": record.head_sha,
+        "prs": list(record.prs),
+        "tickets": list(record.tickets),
+        "advisory": record.advisory,
+        "requested_by": record.requested_by,
+        "published_at": _time(record.published_at),
+        "window_ends": _time(record.window_ends),
+        "closed_at": _time(record.closed_at),
+        "regressions": list(record.regressions),
+        "withdrawn_at": _time(record.withdrawn_at),
+        "withdrawn_reason": record.withdrawn_reason,
+        "incident": record.incident,
+        "audit": [[e.at.isoformat(), e.actor, e.action, e.detail] for e in record.audit],
+    }
+    return f"<!-- lts-bot:release-state v1 {seal(data, key, _DOMAIN)} -->"
+
+
+def decode(body: str, key: bytes) -> ReleaseRecord | None:
+    """The verified record in a tracking issue's body; None if absent or altered."""
+    found = _BLOCK_RE.findall(body)
+    if len(found) != 1:
+        return None
+    payload, signature = found[0]
+    data = unseal(payload, signature, key, _DOMAIN)
+    try:
+        if not isinstance(data, dict) or data.get("v") != 1:
+            return None
+        if data["status"] not in RELEASE_STATUSES:
+            return None
+        audit = []
+        for at, actor, action, detail in data["audit"]:
+            when = _from_time(at)
+            assert when is not None
+            audit.append(AuditEntry(when, str(actor), str(action), str(detail)))
+        return ReleaseRecord(
+            version=str(data["version"]),
+            tag=str(data["tag"]),
+            line=str(data["line"]),
+            status=data["status"],
+            release_id=None if data["release_id"] is None else int(data["release_id"]),
+            previous_tag=None if data["previous_tag"] is None else str(data["previous_tag"]),
+            head_sha=str(data["head_sha"]),
+            prs=tuple(int(n) for n in data["prs"]),
+            tickets=tuple(int(n) for n in data["tickets"]),
+            advisory=None if data["advisory"] is None else str(data["advisory"]),
+            requested_by=str(data["requested_by"]),
+            published_at=_from_time(data["published_at"]),
+            window_ends=_from_time(data["window_ends"]),
+            closed_at=_from_time(data["closed_at"]),
+            regressions=tuple(int(n) for n in data["regressions"]),
+            withdrawn_at=_from_time(data["withdrawn_at"]),
+            withdrawn_reason=str(data["withdrawn_reason"]),
+            incident=None if data["incident"] is None else int(data["incident"]),
+            audit=tuple(audit),
+        )
+    except (ValueError, TypeError, KeyError, AssertionError):
+        return None
