@@ -12,12 +12,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import aiohttp
 
+from bot import report_cli
 from bot.clock import FakeClock
 from bot.logs import configure_logging
+from bot.policies import report
 from bot.sandbox import Sandbox
 from bot.sandbox.cli import throwaway_app_key
 from bot.service import Bot
@@ -299,6 +302,7 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
             await _play_triage(sandbox, bot, expect)
             await _play_gates(sandbox, bot, expect)
             await _play_sla(sandbox, bot, expect)
+            await _play_release(sandbox, bot, expect)
 
             status, body = await _deliver(
                 session, sandbox.webhook_url, key, "push", {}, signature="sha256=" + "0" * 64
@@ -420,9 +424,9 @@ async def _play_triage(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) 
     )
 
 
+# The ticket is named in the title, not with "Fixes #1": GitHub would close it on merge,
+# while the LTS process keeps it open until the fix has shipped on every planned line.
 FIX_BODY = """\
-Fixes #1
-
 An empty config file made `load` crash; it now reads as an empty config.
 
 Changelog: Fix a crash on an empty config (CVE-2026-31337)
@@ -470,7 +474,7 @@ async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -
         REPO,
         user="contributor",
         head="fix-empty-config",
-        title="Fix the crash on an empty config",
+        title="Fix the crash on an empty config (#1)",
         body=FIX_BODY,
     )
     await sandbox.review(REPO, fix.number, user="reviewer", state="APPROVE")
@@ -486,7 +490,7 @@ async def _play_gates(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -
     rows = [" ".join(ln.replace("|", " ").split()) for ln in matrix.splitlines() if "v1." in ln]
     expect(
         "maintainer",
-        f"squash-merges fix #{fix.number} on main (Fixes #1)",
+        f"squash-merges fix #{fix.number} on main (for ticket #1)",
         f"lts-bot opens #{v14.number if v14 else '?'} "
         f"({v14.head_ref if v14 else '-'}); matrix: {'; '.join(rows)}",
         v14 is not None
@@ -646,6 +650,169 @@ async def _play_sla(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> 
         + ("@acme/leads mentioned" if "@acme/leads" in breach else "no escalation"),
         "sla/breached" in labels and "@acme/leads" in breach,
     )
+
+
+async def _play_release(sandbox: Sandbox, bot: Bot, expect: Callable[..., None]) -> None:
+    """Both lines ship the fix: staged, checked, published, watched 48 h, ticket closed."""
+    repo = sandbox.world.repo_by_name(REPO)
+    hand = next(
+        (
+            it.pull
+            for it in repo.issues.values()
+            if it.pull is not None and it.pull.base_ref == "release-lts/v1.3" and it.state == "open"
+        ),
+        None,
+    )
+    if hand is None:
+        expect("release manager", "finds the v1.3 backport PR", "none open", False)
+        return
+    await sandbox.review(REPO, hand.number, user="reviewer", state="APPROVE")
+    await _say(sandbox, bot, hand.number, "qa", "/approve qa")
+    await _say(sandbox, bot, hand.number, "maintainer", "/approve security")
+    await sandbox.merge_pr(REPO, hand.number, method="squash", user="release-manager")
+    await sandbox.settle(bot)
+    expect(
+        "release manager",
+        f"merges #{hand.number} into release-lts/v1.3 once reviewer, QA and security signed off",
+        f"ticket #1 labels: {[x for x in sandbox.labels_on(REPO, 1) if 'ported/' in x]}",
+        "backported/v1.3" in sandbox.labels_on(REPO, 1),
+    )
+
+    await _say(sandbox, bot, 1, "release-manager", "/release v1.4\n/release v1.3")
+    tracking = {
+        it.title.removeprefix("LTS release "): it.number
+        for it in repo.issues.values()
+        if any(label.name == "lts/release" for label in it.labels)
+    }
+    drafts = {r.tag_name: r for r in repo.releases.values() if r.draft}
+    notes = drafts["v1.4.0"].body or "" if "v1.4.0" in drafts else ""
+    advisories = sandbox.advisories(REPO)
+    expect(
+        "release manager",
+        "/release v1.4 and /release v1.3 on ticket #1",
+        f"tracking issues {', '.join(f'#{n} ({t})' for t, n in sorted(tracking.items()))}; "
+        f"draft releases {sorted(drafts)}; notes open with "
+        f"{next((ln for ln in notes.splitlines() if ln.startswith('- **CVE')), '?')[:70]!r}; "
+        f"{len(advisories)} draft security advisories",
+        set(tracking) == {"v1.4.0", "v1.3.0"}
+        and set(drafts) == {"v1.4.0", "v1.3.0"}
+        and "### Security" in notes
+        and "CVE-2026-31337" in notes
+        and len(advisories) == 2,
+    )
+    expect(
+        "release manager",
+        f"reads the v1.4.0 checklist on #{tracking.get('v1.4.0')}",
+        _checklist_summary(sandbox, tracking.get("v1.4.0", 0)),
+        "- [ ]" in _body(sandbox, tracking.get("v1.4.0", 0)),
+    )
+
+    for line in ("1.4", "1.3"):
+        head = await sandbox.branch_head(REPO, f"release-lts/v{line}")
+        if head is not None:
+            await sandbox.complete_check(REPO, head, "ci / test")
+        wheel = f"widgets-{line}.0-py3-none-any.whl".encode()
+        digest = hashlib.sha256(wheel).hexdigest()
+        await sandbox.attach_release_asset(
+            REPO, f"v{line}.0", f"widgets-{line}.0-py3-none-any.whl", wheel, user="release-manager"
+        )
+        await sandbox.attach_release_asset(
+            REPO,
+            f"v{line}.0",
+            "SHA256SUMS",
+            f"{digest}  widgets-{line}.0-py3-none-any.whl\n".encode(),
+            user="release-manager",
+        )
+    await bot.sweep_now()
+    await sandbox.settle(bot)
+    expect(
+        "CI, release manager",
+        "CI passes on both branch heads; wheels and SHA256SUMS attached; the sweep runs",
+        _checklist_summary(sandbox, tracking.get("v1.4.0", 0)),
+        all("- [ ]" not in _body(sandbox, n) for n in tracking.values()),
+    )
+
+    for tag in ("v1.4.0", "v1.3.0"):
+        await sandbox.publish_release(REPO, tag, user="release-manager")
+    await sandbox.settle(bot)
+    told = _bot_comments(sandbox, 1, "<!-- lts-bot:released ")
+    labels = [x for x in sandbox.labels_on(REPO, 1) if x.startswith("released/")]
+    status = [
+        c
+        for n in tracking.values()
+        for c in _bot_comments(sandbox, n, "<!-- lts-bot:internal-status ")
+    ]
+    expect(
+        "release manager",
+        "publishes both releases",
+        f"ticket #1: {len(told)} release notes, labels {labels}; "
+        f"{len(status)} internal status messages on the tracking issues",
+        len(told) == 2 and len(labels) == 2 and len(status) == 2,
+    )
+
+    before = sandbox.issue(REPO, 1).state
+    sandbox.advance_clock(hours=49)
+    await bot.sweep_now()
+    await sandbox.settle(bot)
+    states = {f"#{n}": sandbox.issue(REPO, n).state for n in (1, *sorted(tracking.values()))}
+    expect(
+        "clock",
+        "48 h pass without a regression report; the sweep runs",
+        f"ticket #1 {before} -> {states['#1']}, with a final note; tracking issues closed: "
+        f"{states}",
+        before == "open" and all(state == "closed" for state in states.values()),
+    )
+
+    gh = bot.services.github.installation(
+        await report_cli.installation_of(bot.services.github.app(), REPO) or 0
+    )
+    now = datetime.fromtimestamp(bot.services.clock.time(), tz=UTC)
+    owner, name = REPO.split("/")
+    data = await report_cli.collect(
+        gh,
+        owner,
+        name,
+        key=bot.services.state_key,
+        bot_login=f"{bot.services.app_slug}[bot]",
+        since=None,
+        now=now,
+    )
+    result = report.build_report(data.tickets, data.releases, since=None, now=now)
+    number, outcome = await report_cli.post_report(
+        gh, owner, name, report.render_markdown(result, repo=REPO), now
+    )
+    every = result.group("all")
+    conflicts = every.backports.conflict_rate
+    rate = "—" if conflicts is None else f"{conflicts:.0%}"
+    triage = report.format_hours(every.time_to_triage.median)
+    expect(
+        "release manager",
+        f"runs lts-bot report --repo {REPO} --post",
+        f"{every.tickets} tickets; time to triage {triage} "
+        f"(median); {every.breaches.total} SLA breach; "
+        f"{every.releases.published if every.releases else 0} releases, "
+        f"{every.releases.withdrawn if every.releases else 0} rolled back; backport conflict rate "
+        f"{rate}; weekly report issue #{number} {outcome}",
+        outcome == "created" and every.tickets >= 2 and every.breaches.total == 1,
+    )
+
+
+def _body(sandbox: Sandbox, number: int) -> str:
+    try:
+        return sandbox.issue(REPO, number).body or ""
+    except KeyError:
+        return ""
+
+
+def _checklist_summary(sandbox: Sandbox, number: int) -> str:
+    items = [ln for ln in _body(sandbox, number).splitlines() if ln.startswith("- [")]
+    done = sum(ln.startswith("- [x]") for ln in items)
+    left = [
+        ln.removeprefix("- [ ] ").split(" — ")[0].lstrip("❌ ")
+        for ln in items
+        if ln.startswith("- [ ]")
+    ]
+    return f"{done}/{len(items)} done" + (f"; open: {'; '.join(left)}" if left else "")
 
 
 def _gate_runs(sandbox: Sandbox, sha: str) -> dict[str, tuple[str, str]]:

@@ -50,7 +50,7 @@ class Collected:
     releases: tuple[report.ReleaseFacts, ...]
 
 
-async def _installation_of(app: GitHubPort, full_name: str) -> int | None:
+async def installation_of(app: GitHubPort, full_name: str) -> int | None:
     async for installation in app.iterate("/app/installations", iterable_key=""):
         account = str((installation.get("account") or {}).get("login", ""))
         if account.lower() == full_name.split("/", 1)[0].lower():
@@ -180,7 +180,7 @@ async def report_once(
     owner, name = repo.split("/", 1)
     try:
         app = bot.services.github.app()
-        installation = await _installation_of(app, repo)
+        installation = await installation_of(app, repo)
         if installation is None:
             out.write(f"lts-bot is not installed on {repo}'s account; nothing to report\n")
             return 1

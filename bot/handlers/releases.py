@@ -17,7 +17,7 @@ from bot.authz import describe
 from bot.config import LineConfig, RepoConfig
 from bot.dispatch import Context, github_time
 from bot.handlers import triage as tickets
-from bot.policies import backport
+from bot.policies import backport, branches
 from bot.policies import release as policy
 from bot.policies.sla import add_duration
 from bot.release_state import ReleaseRecord
@@ -77,8 +77,11 @@ async def _repo_of(ctx: Context, payload: dict[str, Any]) -> _Repo | None:
     result = await ctx.services.configs.load(ctx.gh, owner, repo, default)
     if result.error is not None:
         return None  # lts/config reports it; nothing is released under a broken policy
-    html = str(repository.get("html_url") or f"https://github.com/{owner}/{repo}")
-    return _Repo(owner, repo, default, result.config, html)
+    html = repository.get("html_url")
+    if not html:
+        # A sweep's work item names the repository only: links need its web address.
+        html = (await ctx.gh.get(f"/repos/{owner}/{repo}")).get("html_url")
+    return _Repo(owner, repo, default, result.config, str(html))
 
 
 # --- finding what exists ------------------------------------------------------------------
@@ -186,7 +189,16 @@ async def _snapshot(
             str(c["commit"]["message"])
             async for c in ctx.gh.iterate(f"{r.api}/pulls/{number}/commits")
         ]
-        refs = backport.ticket_refs(title, body, repo_full_name=r.full, html_url=r.html_url)
+        # The ticket: the branch name says it (lts/vX.Y/issue-N), the PR may name more.
+        named = branches.ticket_number(str((pr.get("head") or {}).get("ref") or ""))
+        refs = tuple(
+            dict.fromkeys(
+                [
+                    *([named] if named else []),
+                    *backport.ticket_refs(title, body, repo_full_name=r.full, html_url=r.html_url),
+                ]
+            )
+        )
         labels = set(apply.labels_of(pr))
         security = SECURITY_LABEL in labels
         cves: set[str] = {m.upper() for m in _CVE_RE.findall(f"{title}\n{body}")}
@@ -668,6 +680,7 @@ async def _on_rollback(
             + f"The fix will ship again in a later release. Incident: #{incident}; "
             f"release tracking: #{issue['number']}."
         ),
+        unlabel=f"{RELEASED_PREFIX}{tag}",
         reopen=True,
     )
     safe_text = f"previous safe release {safe}" if safe else "no earlier release of the line"
@@ -742,10 +755,15 @@ async def _tell_tickets(
     marker: str,
     text: str,
     label: str | None = None,
+    unlabel: str | None = None,
     close: bool = False,
     reopen: bool = False,
 ) -> None:
-    """One comment, an audit entry (and a label, a close or a reopen) on each ticket."""
+    """One comment, an audit entry (and a label, a close or a reopen) on each ticket.
+
+    `close` closes only a ticket whose every planned line has shipped: one still waiting
+    for another line is told which, and stays open.
+    """
     repository = {"full_name": r.full, "default_branch": r.default, "html_url": r.html_url}
     for number in record.tickets:
         payload = {"repository": repository, "issue": {"number": number}}
@@ -753,7 +771,7 @@ async def _tell_tickets(
         if ticket is None or is_process_issue(ticket.labels):
             continue
         done = apply.find_marked(ticket.comments, marker, ctx.bot_login) is not None
-        if not any(e.action == action and record.tag in e.detail for e in ticket.state.audit):
+        if not any(e.action == action and e.detail == record.tag for e in ticket.state.audit):
             ticket.state = ticket.state.with_audit(
                 AuditEntry(ticket.now, actor, action, record.tag)
             )
@@ -769,11 +787,24 @@ async def _tell_tickets(
                 )
         if label is not None:
             ticket.extra_labels.add(label)
+        if unlabel is not None and unlabel in ticket.labels:
+            ticket.revert_add.add(unlabel)
+        waiting = [
+            f"v{line}"
+            for line in ticket.state.backport
+            if not any(x.startswith(f"{RELEASED_PREFIX}v{line}.") for x in ticket.labels)
+        ]
         await tickets.save_ticket(ctx, ticket)
         if not done:
-            await ctx.gh.post(f"{r.api}/issues/{number}/comments", {"body": f"{marker}\n{text}"})
+            note = text
+            if close and waiting:
+                note += (
+                    f"\n\nThis ticket stays open until the fix ships on {', '.join(waiting)} "
+                    "as well."
+                )
+            await ctx.gh.post(f"{r.api}/issues/{number}/comments", {"body": f"{marker}\n{note}"})
         state = ticket.issue.get("state")
-        if close and state == "open":
+        if close and not waiting and state == "open":
             await ctx.gh.patch(
                 f"{r.api}/issues/{number}", {"state": "closed", "state_reason": "completed"}
             )
@@ -832,7 +863,8 @@ async def on_published(event: sansio.Event, ctx: Context) -> None:
             f"Released in [{record.tag}]({url}) on the v{line.version} line. Upgrade: "
             f"`pip install --upgrade {r.package}=={version}`.\n\n"
             f"The release is watched for regressions until "
-            f"{window:%Y-%m-%d %H:%M} UTC; with none reported, this ticket is closed then. "
+            f"{window:%Y-%m-%d %H:%M} UTC; with none reported, this ticket is closed then "
+            "(once the fix has shipped on every line it is planned for). "
             f"Release tracking: #{issue['number']}."
         ),
         label=f"{RELEASED_PREFIX}{record.tag}",
@@ -927,8 +959,8 @@ async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
         marker=f"<!-- lts-bot:monitored {record.tag} -->",
         text=(
             f"{record.tag} passed its monitoring window without a reported regression. "
-            "Closing this ticket; reopen it, or open a new issue labelled `regression` "
-            "that names the release, if something is wrong."
+            "If something is wrong after all, open an issue labelled `regression` that "
+            "names the release (or reopen this one)."
         ),
         close=True,
     )
