@@ -674,7 +674,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         verb="release",
         args_syntax="vX.Y[.Z]",
-        summary="Release an LTS line's next patch version (vX.Y) or a given version (vX.Y.Z).",
+        summary="Stage the next patch release of a line (vX.Y) or a given version (vX.Y.Z): "
+        "tracking issue with the pre-release checklist, draft release with notes. A version "
+        "that skips patch numbers needs an eng lead to give the command.",
         roles=("release-manager",),
         example="/release v1.4",
         parse=_parse_release,
@@ -682,7 +684,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         verb="rollback",
         args_syntax="vX.Y.Z <reason>",
-        summary="Roll back a published release, with a reason.",
+        summary="Withdraw a published release, with a reason: marked withdrawn with the "
+        "downgrade command, an incident issue with the rollback runbook, tickets told.",
         roles=("release-manager",),
         example="/rollback v1.4.2 crashes on start-up",
         parse=_parse_rollback,
