@@ -40,6 +40,9 @@ class ReleaseRecord:
     tickets: tuple[int, ...] = ()
     # A repository advisory's GHSA id, or "release-body" when it went into the draft notes.
     advisory: str | None = None
+    # A digest of the draft notes the bot last wrote: a body that differs was edited by
+    # a person, and is left alone from then on.
+    notes: str = ""
     requested_by: str = ""
     published_at: datetime | None = None
     window_ends: datetime | None = None
@@ -85,6 +88,7 @@ def encode(record: ReleaseRecord, key: bytes) -> str:
         "prs": list(record.prs),
         "tickets": list(record.tickets),
         "advisory": record.advisory,
+        "notes": record.notes,
         "requested_by": record.requested_by,
         "published_at": _time(record.published_at),
         "window_ends": _time(record.window_ends),
@@ -126,6 +130,7 @@ def decode(body: str, key: bytes) -> ReleaseRecord | None:
             prs=tuple(int(n) for n in data["prs"]),
             tickets=tuple(int(n) for n in data["tickets"]),
             advisory=None if data["advisory"] is None else str(data["advisory"]),
+            notes=str(data.get("notes") or ""),
             requested_by=str(data["requested_by"]),
             published_at=_from_time(data["published_at"]),
             window_ends=_from_time(data["window_ends"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,7 +18,7 @@ from bot.authz import describe
 from bot.config import LineConfig, RepoConfig
 from bot.dispatch import Context, github_time
 from bot.handlers import triage as tickets
-from bot.policies import backport, branches
+from bot.policies import backport, branches, config_check
 from bot.policies import release as policy
 from bot.policies.sla import add_duration
 from bot.release_state import ReleaseRecord
@@ -305,10 +306,18 @@ def _notes(snap: _Snapshot, record: ReleaseRecord) -> str:
     return policy.release_notes(snap.context, advisory=fallback)
 
 
+def _digest(text: str | None) -> str:
+    return hashlib.sha256((text or "").encode()).hexdigest()[:16]
+
+
 async def _upsert_draft(
     ctx: Context, r: _Repo, record: ReleaseRecord, snap: _Snapshot
 ) -> tuple[ReleaseRecord, dict[str, Any]]:
-    """Create or update the draft release; a published one is left as it is."""
+    """Create or update the draft release; a published one is left as it is.
+
+    Notes a person edited are theirs: once the draft's body is no longer what the bot
+    last wrote, the bot stops rewriting it (the tracking issue keeps the included list).
+    """
     tag = snap.context.tag
     existing = await _release_by_tag(ctx, r, tag)
     body = _notes(snap, record)
@@ -324,8 +333,11 @@ async def _upsert_draft(
                 "prerelease": False,
             },
         )
-        return replace(record, release_id=int(created["id"])), dict(created)
-    if existing.get("draft") and (
+        return replace(record, release_id=int(created["id"]), notes=_digest(body)), dict(created)
+    edited = bool(record.notes) and _digest(existing.get("body")) != record.notes
+    if edited:
+        ctx.log.info("release_notes_edited_by_hand", tag=tag)
+    elif existing.get("draft") and (
         existing.get("body") != body or existing.get("target_commitish") != snap.context.head_sha
     ):
         existing = dict(
@@ -334,6 +346,9 @@ async def _upsert_draft(
                 {"body": body, "target_commitish": snap.context.head_sha},
             )
         )
+        record = replace(record, notes=_digest(body))
+    elif not record.notes:
+        record = replace(record, notes=_digest(existing.get("body")))
     return replace(record, release_id=int(existing["id"])), existing
 
 
@@ -544,9 +559,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     sender = event.data.get("sender") or {}
     login = str(sender.get("login", ""))
     comment = event.data["comment"]
-    if issue.get("pull_request") or sender.get("type") == "Bot":
-        return
-    if login != str((comment.get("user") or {}).get("login")):
+    if sender.get("type") == "Bot" or login != str((comment.get("user") or {}).get("login")):
         return
     body = str(comment.get("body") or "")
     if event.data.get("action") == "edited":
@@ -558,8 +571,31 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     errors = [e for e in parsed.errors if e.verb in ("release", "rollback")]
     if not wanted and not errors:
         return
-    r = await _repo_of(ctx, event.data)
+    repository = event.data["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
     number = int(issue["number"])
+    where = _Repo(owner, repo, "", RepoConfig(), "")
+    if issue.get("pull_request"):
+        await _reply(
+            ctx,
+            where,
+            number,
+            f"@{login}, `/release` and `/rollback` work on issues: comment on a ticket or on "
+            "the release's tracking issue.",
+        )
+        return
+    default = str(repository.get("default_branch") or "main")
+    loaded = await ctx.services.configs.load(ctx.gh, owner, repo, default)
+    if loaded.error is not None:
+        await _reply(
+            ctx,
+            where,
+            number,
+            f"@{login}, I cannot release until `.github/lts.yml` is fixed:\n\n"
+            + config_check.config_error_notice(loaded.error),
+        )
+        return
+    r = await _repo_of(ctx, event.data)
     if r is None:
         return
     notes = [f"- `{e.raw}`: {e.message}" for e in errors]
@@ -573,10 +609,18 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
                 f"({describe('release-manager', r.config.roles)})."
             )
             continue
-        if isinstance(command, commands.ReleaseCommand):
-            notes.append(await _on_release(ctx, r, command, login, roles))
-        elif isinstance(command, commands.RollbackCommand):
-            notes.append(await _on_rollback(ctx, r, command, login))
+        try:
+            if isinstance(command, commands.ReleaseCommand):
+                notes.append(await _on_release(ctx, r, command, login, roles))
+            elif isinstance(command, commands.RollbackCommand):
+                notes.append(await _on_rollback(ctx, r, command, login))
+        except gidgethub.HTTPException as exc:
+            # What was done is recorded on the tracking issue; the same command continues.
+            ctx.log.warning("release_command_failed", command=command.raw, error=str(exc))
+            notes.append(
+                f"- `{command.raw}`: GitHub refused a step ({exc}). What was done so far is "
+                "recorded on the tracking issue; give the same command again to continue."
+            )
     if notes:
         await _reply(ctx, r, number, f"@{login}:\n" + "\n".join(notes))
     if comment.get("id") and event.data.get("action") == "created" and wanted and not errors:
