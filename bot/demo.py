@@ -325,11 +325,29 @@ async def run_demo(*, json_output: bool = False, out: TextIO | None = None) -> i
             async with session.get(f"{base}/metrics") as resp:
                 text = await resp.text()
             wanted = _metric_lines(text, "lts_bot_webhook_deliveries_total")
+            published = [
+                ln for ln in _metric_lines(text, "lts_bot_releases_total") if "published" in ln
+            ]
+            released = [
+                ln
+                for ln in text.splitlines()
+                if ln.startswith("lts_bot_time_to_release_hours_count")
+            ]
+            triaged = [
+                ln
+                for ln in text.splitlines()
+                if ln.startswith("lts_bot_time_to_triage_hours_count")
+            ]
             expect(
                 "operator",
                 "scrapes GET /metrics",
-                f"{len(wanted)} delivery counters, e.g. {wanted[0] if wanted else 'none'}",
-                resp.status == 200 and bool(wanted),
+                f"{len(wanted)} delivery counters; {'; '.join(published)}; "
+                f"{'; '.join(released)}; {len(triaged)} time-to-triage series",
+                resp.status == 200
+                and bool(wanted)
+                and len(published) == 2
+                and len(released) == 2
+                and bool(triaged),
             )
     finally:
         drained = await bot.stop(grace=5)

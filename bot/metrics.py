@@ -251,6 +251,20 @@ class Metrics:
             "withdrawn).",
             ("line", "event"),
         )
+        # Hours, from an hour to a month: the spans an LTS process is measured in.
+        hours = (1, 4, 8, 24, 72, 168, 336, 720)
+        self.time_to_triage = r.histogram(
+            "lts_bot_time_to_triage_hours",
+            "From a ticket's opening to its triage decision, by severity.",
+            ("severity",),
+            hours,
+        )
+        self.time_to_release = r.histogram(
+            "lts_bot_time_to_release_hours",
+            "From a ticket's opening to the publication of a release with its fix, by line.",
+            ("line",),
+            hours,
+        )
         self.config_loads = r.counter(
             "lts_bot_repo_config_loads_total",
             "Reads of .github/lts.yml, by result (file, absent, invalid).",

@@ -819,6 +819,9 @@ async def _tell_tickets(
             ticket.state = ticket.state.with_audit(
                 AuditEntry(ticket.now, actor, action, record.tag)
             )
+            if label is not None and record.published_at is not None:
+                hours = (record.published_at - ticket.created_at).total_seconds() / 3600
+                ctx.services.metrics.time_to_release.observe(max(hours, 0.0), record.line)
             if label is not None:
                 ticket.state = replace(
                     ticket.state,

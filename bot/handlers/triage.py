@@ -338,6 +338,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         now=ticket.now,
         kind=ticket.kind,
     )
+    _observe_triage(ctx, ticket, outcome.state)
     ticket.state = outcome.state
     ticket.assign |= set(outcome.assign)
     ticket.unassign |= set(outcome.unassign)
@@ -346,6 +347,13 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     if outcome.reply:
         ticket.replies.append(outcome.reply)
     await save_ticket(ctx, ticket)
+
+
+def _observe_triage(ctx: Context, ticket: Ticket, after: TicketState) -> None:
+    """Count the time to triage once, when the decision is first made."""
+    if ticket.state.decided_at is None and after.decided_at is not None:
+        hours = (after.decided_at - ticket.created_at).total_seconds() / 3600
+        ctx.services.metrics.time_to_triage.observe(max(hours, 0.0), after.severity or "none")
 
 
 async def _restore_status_comment(event: sansio.Event, ctx: Context, *, editor: str) -> None:
@@ -396,6 +404,7 @@ async def on_label(event: sansio.Event, ctx: Context) -> None:
         now=ticket.now,
         kind=ticket.kind,
     )
+    _observe_triage(ctx, ticket, outcome.state)
     ticket.state = outcome.state
     if outcome.revert:
         (ticket.revert_add if added else ticket.revert_remove).add(label)
