@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import backports, gates, ingest, sweep
+from bench import backports, gates, ingest, releases, sweep
 
 
 def main() -> None:
     asyncio.run(gates.run())
     asyncio.run(backports.run())
+    asyncio.run(releases.run())
     asyncio.run(sweep.run())
     asyncio.run(ingest.run())
 

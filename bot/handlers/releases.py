@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +42,8 @@ FAST_TRACK_LABEL = "fast-track"
 _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.I)
 # GitHub's limit on an issue body; the tracking issue is trimmed to stay under it.
 _ISSUE_LIMIT = 65_536
+# How often the sweep refreshes a draft's checklist: each refresh reads every PR again.
+DRAFT_REFRESH = timedelta(minutes=15)
 # PRs looked at per release: more than any patch release should hold.
 MAX_PRS = 200
 
@@ -969,7 +971,9 @@ async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
     if record.status == "draft":
         if version is not None and line is not None:
             await stage(ctx, r, line, version, record.previous_tag, actor=ctx.bot_login)
-        return now  # assets and CI change without events: a draft is looked at every sweep
+        # Assets and CI change without an event for the release: look again in a while
+        # (`/release` again refreshes at once).
+        return now + DRAFT_REFRESH
     if record.status not in ("published", "flagged") or record.window_ends is None:
         return None
     if now < record.window_ends:
