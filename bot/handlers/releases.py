@@ -391,6 +391,12 @@ async def _audit_links(ctx: Context, r: _Repo, prs: tuple[int, ...]) -> dict[int
     return found
 
 
+def _inert(text: str, limit: int = 200) -> str:
+    """Text from people, safe in a table cell of the bot's body: no markers, no HTML."""
+    one = " ".join(text.split())[:limit]
+    return one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
 def _tracking_body(
     r: _Repo,
     record: ReleaseRecord,
@@ -408,7 +414,7 @@ def _tracking_body(
         + (f" until {record.window_ends:%Y-%m-%d %H:%M} UTC" if record.window_ends else ""),
         "flagged": "**published, flagged**: regressions were reported in its monitoring window",
         "done": "**done**: monitoring window passed without regressions; tickets closed",
-        "withdrawn": f"**withdrawn**: {record.withdrawn_reason}",
+        "withdrawn": f"**withdrawn**: {_inert(record.withdrawn_reason, 500)}",
     }[record.status]
     lines.append(f"Status: {status}.")
     where = f"[{tag}]({rel['html_url']})" if rel and rel.get("html_url") else f"`{tag}`"
@@ -434,8 +440,8 @@ def _tracking_body(
             lines += ["| PR | tickets | changelog |", "| --- | --- | --- |"]
             for c in snap.context.changes:
                 refs = ", ".join(f"#{t}" for t in c.tickets) or "—"
-                text = (c.changelog or "*no `Changelog:` line*").replace("|", "\\|")
-                lines.append(f"| #{c.pr} | {refs} | {text[:200]} |")
+                text = _inert(c.changelog) if c.changelog else "*no `Changelog:` line*"
+                lines.append(f"| #{c.pr} | {refs} | {text} |")
         else:
             lines.append("Nothing merged since the previous release.")
     if audits:
@@ -447,7 +453,7 @@ def _tracking_body(
     lines += ["", "### Audit trail", ""]
     lines += [
         f"- {e.at:%Y-%m-%d %H:%M} UTC `{e.actor}` {e.action}"
-        + (f": {e.detail}" if e.detail else "")
+        + (f": {_inert(e.detail, 500)}" if e.detail else "")
         for e in record.audit[-30:]
     ]
     state = records.encode(record, key)
@@ -871,6 +877,24 @@ async def on_published(event: sansio.Event, ctx: Context) -> None:
     version = policy.parse_tag(str(rel.get("tag_name")), r.fmt)
     if version is None or (line := r.config.line(version.line)) is None:
         return  # not a release of an LTS line
+    actor = str((event.data.get("sender") or {}).get("login", ""))
+    await publish(ctx, r, line, version, dict(rel), actor=actor)
+
+
+async def publish(
+    ctx: Context,
+    r: _Repo,
+    line: LineConfig,
+    version: policy.ReleaseVersion,
+    rel: dict[str, Any],
+    *,
+    actor: str,
+) -> None:
+    """Record a publication and tell everyone; safe to run again after a failure half-way.
+
+    Each step checks what is already there (the record's status, the tickets' audit
+    entries and markers), so a redelivery or the sweep finishes what a failure left.
+    """
     tracking = await _tracking(ctx, r, str(version))
     record = tracking.record
     if record is None:
@@ -878,28 +902,35 @@ async def on_published(event: sansio.Event, ctx: Context) -> None:
         tags = [t for t in await _tags(ctx, r) if t != version.tag(r.fmt)]
         before = policy.next_version(line.version, tags, r.fmt).previous
         prev_tag = before.tag(r.fmt) if before is not None and before < version else None
-        actor = str((event.data.get("sender") or {}).get("login", ""))
         record, _ = await stage(ctx, r, line, version, prev_tag, actor=actor)
         tracking = await _tracking(ctx, r, str(version))
-    if record.status != "draft":
-        return  # published before: a redelivery, or an edit that re-published it
+    if record.status not in ("draft", "published"):
+        return  # flagged, done or withdrawn: its publication was handled long ago
     now = ctx.now()
-    published = github_time(rel.get("published_at"), now)
-    window = add_duration(published, r.config.release.monitoring_window, r.config.sla)
-    actor = str((event.data.get("sender") or {}).get("login", ""))
-    record = replace(
-        record,
-        status="published",
-        release_id=int(rel["id"]),
-        published_at=published,
-        window_ends=window,
-    ).with_audit(now, actor, "release published", record.tag)
-    snap = await _snapshot(ctx, r, line, version, record.previous_tag)
-    items = _checklist(r, snap, record, dict(rel), await _previous_ok(ctx, r, record.previous_tag))
-    open_items = [i.title for i in items if i.state in ("pending", "failed")]
-    body = _tracking_body(r, record, snap, items, dict(rel), {}, ctx.services.state_key)
-    issue = await _save_tracking(ctx, r, tracking, record, body)
-    ctx.services.metrics.releases.inc(line.version, "published")
+    snap: _Snapshot | None = None
+    open_items: list[str] = []
+    if record.status == "draft":
+        published = github_time(rel.get("published_at"), now)
+        window = add_duration(published, r.config.release.monitoring_window, r.config.sla)
+        record = replace(
+            record,
+            status="published",
+            release_id=int(rel["id"]),
+            published_at=published,
+            window_ends=window,
+        ).with_audit(now, actor, "release published", record.tag)
+        snap = await _snapshot(ctx, r, line, version, record.previous_tag)
+        items = _checklist(r, snap, record, rel, await _previous_ok(ctx, r, record.previous_tag))
+        open_items = [i.title for i in items if i.state in ("pending", "failed")]
+        body = _tracking_body(r, record, snap, items, rel, {}, ctx.services.state_key)
+        await _save_tracking(ctx, r, tracking, record, body)
+        ctx.services.metrics.releases.inc(line.version, "published")
+    if tracking.issue is None or record.window_ends is None:
+        # Both are written with the status "published"; a record without them is damaged.
+        ctx.log.warning("release_record_incomplete", tag=record.tag)
+        return
+    number = int(tracking.issue["number"])
+    window = record.window_ends
     url = str(rel.get("html_url") or "")
     await _tell_tickets(
         ctx,
@@ -914,28 +945,28 @@ async def on_published(event: sansio.Event, ctx: Context) -> None:
             f"The release is watched for regressions until "
             f"{window:%Y-%m-%d %H:%M} UTC; with none reported, this ticket is closed then "
             "(once the fix has shipped on every line it is planned for). "
-            f"Release tracking: #{issue['number']}."
+            f"Release tracking: #{number}."
         ),
         label=f"{RELEASED_PREFIX}{record.tag}",
     )
     marker = f"<!-- lts-bot:internal-status {record.tag} published -->"
-    comments = await apply.list_comments(ctx.gh, r.owner, r.repo, int(issue["number"]))
+    comments = await apply.list_comments(ctx.gh, r.owner, r.repo, number)
     if apply.find_marked(comments, marker, ctx.bot_login) is None:
+        if snap is None:
+            snap = await _snapshot(ctx, r, line, version, record.previous_tag)
         known = (
             [f"published with open checklist items: {', '.join(open_items)}"] if open_items else []
         )
         status = policy.internal_status(
             snap.context,
             state=f"published; monitoring until {window:%Y-%m-%d %H:%M} UTC",
-            published_at=published,
+            published_at=record.published_at,
             assets=[str(a.get("name")) for a in rel.get("assets") or []],
             known_issues=known,
             rollback="not needed",
             owners=[f"@{record.requested_by}"] if record.requested_by else [],
         )
-        await ctx.gh.post(
-            f"{r.api}/issues/{issue['number']}/comments", {"body": f"{marker}\n{status}"}
-        )
+        await ctx.gh.post(f"{r.api}/issues/{number}/comments", {"body": f"{marker}\n{status}"})
 
 
 async def _regressions(ctx: Context, r: _Repo, record: ReleaseRecord, tracking: int) -> list[int]:
@@ -970,6 +1001,11 @@ async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
     line = r.config.line(record.line)
     if record.status == "draft":
         if version is not None and line is not None:
+            rel = await _release_by_tag(ctx, r, record.tag)
+            if rel is not None and not rel.get("draft"):
+                # Published, but its event never arrived (or failed): catch up now.
+                await publish(ctx, r, line, version, rel, actor=ctx.bot_login)
+                return now
             await stage(ctx, r, line, version, record.previous_tag, actor=ctx.bot_login)
         # Assets and CI change without an event for the release: look again in a while
         # (`/release` again refreshes at once).
