@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,10 @@ from cachetools import TTLCache
 
 from bot.logs import get_logger
 from bot.metrics import Metrics
+
+# A line that may hold /release or /rollback (also as `@lts-bot release`): cheap and
+# generous, since a false match only serializes one comment more than needed.
+_RELEASE_COMMAND = re.compile(r"^[ \t]{0,3}(?:/|@\S+[ \t]+/?)(?:release|rollback)\b", re.I | re.M)
 
 log = get_logger(__name__)
 
@@ -72,9 +77,23 @@ class Delivery:
         repo = self.repo
         if repo is None:
             return ("installation", str(self.installation_id))
+        if self._release_work():
+            # Releases are one per version across the repository: /release said on two
+            # tickets at once must find each other's tracking issue and draft.
+            return (repo, "repo")
         number = self.number
         # Repository-wide events (push, release, ...) are serialized among themselves.
         return (repo, "#" + str(number) if number is not None else "repo")
+
+    def _release_work(self) -> bool:
+        """A `/release` or `/rollback` comment, or the sweep's look at a tracking issue."""
+        if self.event == "lts_sweep":
+            return self.payload.get("action") == "release"
+        if self.event != "issue_comment":
+            return False
+        comment = self.payload.get("comment")
+        body = comment.get("body") if isinstance(comment, dict) else None
+        return isinstance(body, str) and _RELEASE_COMMAND.search(body[:65_536]) is not None
 
 
 Process = Callable[[Delivery], Awaitable[bool]]

@@ -33,6 +33,36 @@ REPO = {"full_name": "acme/widgets"}
             ("acme/widgets", "repo"),
         ),
         ("push", {"ref": "refs/heads/main", "repository": REPO}, ("acme/widgets", "repo")),
+        # Release work is one per version across the repository: serialized with releases.
+        (
+            "issue_comment",
+            {"issue": {"number": 5}, "comment": {"body": "ok\n/release v1.4"}, "repository": REPO},
+            ("acme/widgets", "repo"),
+        ),
+        (
+            "issue_comment",
+            {
+                "issue": {"number": 5},
+                "comment": {"body": "@lts-bot rollback v1.4.1 x"},
+                "repository": REPO,
+            },
+            ("acme/widgets", "repo"),
+        ),
+        (
+            "issue_comment",
+            {"issue": {"number": 5}, "comment": {"body": "released /release"}, "repository": REPO},
+            ("acme/widgets", "#5"),
+        ),
+        (
+            "lts_sweep",
+            {"action": "release", "issue": {"number": 8}, "repository": REPO},
+            ("acme/widgets", "repo"),
+        ),
+        (
+            "lts_sweep",
+            {"action": "ticket", "issue": {"number": 8}, "repository": REPO},
+            ("acme/widgets", "#8"),
+        ),
         ("installation", {"installation": {"id": 77}}, ("installation", "77")),
         # Malformed shapes never raise: they fall back to the coarser key.
         ("issues", {"issue": {"number": "5"}, "repository": REPO}, ("acme/widgets", "repo")),

@@ -39,6 +39,8 @@ router = routing.Router()
 
 RELEASE_ROLES = frozenset({"release-manager", "eng-lead"})
 FAST_TRACK_LABEL = "fast-track"
+# How lts/approvals says it required the security role (bot/policies/approvals.py).
+SECURITY_SENSITIVE = "security-sensitive"
 _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.I)
 # GitHub's limit on an issue body; the tracking issue is trimmed to stay under it.
 _ISSUE_LIMIT = 65_536
@@ -131,13 +133,21 @@ class _Snapshot:
     fast_tracked: tuple[int, ...]
 
 
-async def _check_conclusions(ctx: Context, r: _Repo, sha: str) -> dict[str, tuple[str, str | None]]:
-    """Name -> (status, conclusion) of the newest check run of each name on a commit."""
-    out: dict[str, tuple[str, str | None]] = {}
+@dataclass(frozen=True)
+class _Run:
+    status: str
+    conclusion: str | None
+    summary: str
+
+
+async def _check_runs(ctx: Context, r: _Repo, sha: str) -> dict[str, _Run]:
+    """The newest check run of each name on a commit."""
+    out: dict[str, _Run] = {}
     async for run in ctx.gh.iterate(f"{r.api}/commits/{sha}/check-runs", iterable_key="check_runs"):
         name = str(run.get("name"))
         if name not in out:  # GitHub lists the newest first
-            out[name] = (str(run.get("status")), run.get("conclusion"))
+            summary = str((run.get("output") or {}).get("summary") or "")
+            out[name] = _Run(str(run.get("status")), run.get("conclusion"), summary)
     return out
 
 
@@ -227,25 +237,29 @@ async def _snapshot(
                 severity=severity,
             )
         )
-        runs = await _check_conclusions(ctx, r, str(pr["head"]["sha"]))
-        approvals = (runs.get("lts/approvals") or ("", None))[1]
+        runs = await _check_runs(ctx, r, str(pr["head"]["sha"]))
+        approvals = runs.get("lts/approvals")
+        gate = runs.get("lts/gate")
         checks.append(
             policy.ChangeChecks(
                 pr=number,
-                gate=(runs.get("lts/gate") or ("", None))[1],
-                approvals=approvals,
+                gate=gate.conclusion if gate else None,
+                approvals=approvals.conclusion if approvals else None,
                 security=security or bool(cves),
-                # The approval matrix asks for the security role on security fixes, so a
-                # green lts/approvals on one is its security sign-off.
-                security_approved=approvals == "success",
+                # A green lts/approvals holds the security sign-off only if the gate judged
+                # the PR security-sensitive (a `security` label on it or its ticket); a CVE
+                # named without that label is not signed off by security yet.
+                security_approved=approvals is not None
+                and approvals.conclusion == "success"
+                and SECURITY_SENSITIVE in approvals.summary,
             )
         )
         if FAST_TRACK_LABEL in labels:
             fast.append(number)
-    head_runs = await _check_conclusions(ctx, r, head)
+    head_runs = await _check_runs(ctx, r, head)
     head_checks = tuple(
-        (name, status, conclusion)
-        for name, (status, conclusion) in sorted(head_runs.items())
+        (name, run.status, run.conclusion)
+        for name, run in sorted(head_runs.items())
         if not name.startswith("lts/")
     )
     context = policy.ReleaseContext(

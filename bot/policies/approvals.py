@@ -429,6 +429,7 @@ def _summary(
 ) -> str:
     kind = "Emergency fast-track" if snapshot.fast_track else "Normal change"
     if snapshot.security:
+        # The release checklist reads this phrase as "security had to sign off".
         kind += ", security-sensitive"
     head = snapshot.head_sha[:_SHORT_SHA]
     lines = [

@@ -637,10 +637,29 @@ def advisory_request(draft: AdvisoryDraft, package: str) -> dict[str, object]:
     return body
 
 
+# Published notes are public: an advisory drafted into them must be moved out first when
+# the vulnerability is still under embargo.
+ADVISORY_DRAFT_WARNING = (
+    "> [!CAUTION]\n"
+    "> **Draft, not for publication as is.** lts-bot could not file this as a repository "
+    "security advisory (the App lacks the *Repository security advisories: write* "
+    "permission). Move it into an advisory, or agree its disclosure with the security "
+    "reviewer, and remove this section before publishing the release."
+)
+
+
 def advisory_markdown(draft: AdvisoryDraft) -> str:
     """The advisory as a section of the release notes, when it cannot be a GitHub advisory."""
     return "\n".join(
-        ["## Security advisory", "", f"**{_inline(draft.summary, 1_024)}**", "", draft.description]
+        [
+            "## Security advisory",
+            "",
+            ADVISORY_DRAFT_WARNING,
+            "",
+            f"**{_inline(draft.summary, 1_024)}**",
+            "",
+            draft.description,
+        ]
     )
 
 

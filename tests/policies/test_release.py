@@ -13,6 +13,7 @@ from bot.markdown import code
 from bot.policies.backport import pr_body
 from bot.policies.commit_message import CHANGELOG_PLACEHOLDER, example_message
 from bot.policies.release import (
+    ADVISORY_DRAFT_WARNING,
     ADVISORY_SUMMARY_LIMIT,
     RELEASE_BODY_LIMIT,
     TAG_FORMATS,
@@ -779,6 +780,8 @@ def test_advisory_markdown() -> None:
     assert draft is not None
     assert advisory_markdown(draft) == (
         "## Security advisory\n\n"
+        + ADVISORY_DRAFT_WARNING
+        + "\n\n"
         "**acme-widget 1.4.3 fixes a security issue: Reject `..` in upload paths**\n\n"
         + draft.description
     )
