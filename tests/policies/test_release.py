@@ -779,9 +779,7 @@ def test_advisory_markdown() -> None:
     draft = advisory_draft(context(CHANGES[2:3]))
     assert draft is not None
     assert advisory_markdown(draft) == (
-        "## Security advisory\n\n"
-        + ADVISORY_DRAFT_WARNING
-        + "\n\n"
+        "## Security advisory\n\n" + ADVISORY_DRAFT_WARNING + "\n\n"
         "**acme-widget 1.4.3 fixes a security issue: Reject `..` in upload paths**\n\n"
         + draft.description
     )
