@@ -151,7 +151,18 @@ def ticket_facts(
         # every change of severity, so it says little about when triage was done.
         triaged_at=state.decided_at if state is not None else None,
         planned_at=state.planned_at if state is not None else None,
-        released=_released(names),
+        # A withdrawn release loses its label but stays in the audit trail: the fix did
+        # reach users with it, and time to release counts from the first delivery.
+        released=_released(
+            [
+                *names,
+                *(
+                    RELEASED_PREFIX + e.detail
+                    for e in (state.audit if state is not None else ())
+                    if e.action == "released"
+                ),
+            ]
+        ),
         breaches=_breaches(
             state.reminders if state is not None else (), SLA_BREACHED_LABEL in names
         ),

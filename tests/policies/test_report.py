@@ -763,3 +763,10 @@ def test_report_is_frozen() -> None:
     with pytest.raises(AttributeError):
         REPORT.now = NOW  # type: ignore[misc]
     assert isinstance(REPORT, Report)
+
+
+def test_a_withdrawn_release_still_counts_from_the_audit_trail() -> None:
+    # A rollback removes `released/v1.4.1`, but the fix did reach users with it.
+    state = TicketState(number=7, audit=(AuditEntry(h(20), "lts-bot[bot]", "released", "v1.4.1"),))
+    facts = ticket_facts(7, "Crash", h(0), None, ["severity/high"], state)
+    assert facts.released == (("1.4", "v1.4.1"),)
