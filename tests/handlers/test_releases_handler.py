@@ -880,3 +880,33 @@ async def test_a_publication_that_failed_half_way_is_finished_by_its_redelivery(
 
     assert len(marked(world, t1, "<!-- lts-bot:released v1.4.1 -->")) == 1
     assert len(marked(world, number, "<!-- lts-bot:internal-status v1.4.1 published -->")) == 1
+
+
+async def test_a_fast_tracked_fix_links_its_audit_issue_and_the_release_both_ways(
+    world: Sandbox, bot: Bot
+) -> None:
+    t1 = await ticket(world, bot)
+    pr, _ = await open_fix(world, bot, t1, n=1)
+    await world.comment(REPO, pr, user="lead", body="/fast-track actively exploited")
+    await world.settle(bot)
+    assert "fast-track" in world.labels_on(REPO, pr)
+    await world.merge_pr(REPO, pr, method="squash", user="rel")
+    await world.settle(bot)
+    (audit,) = [
+        n for n in range(1, 50) if _exists(world, n) and "lts/audit" in world.labels_on(REPO, n)
+    ]
+
+    await world.comment(REPO, t1, user="rel", body="/release v1.4")
+    await world.settle(bot)
+    await world.comment(REPO, t1, user="rel", body="/release v1.4")  # a refresh: no repeat
+    await world.settle(bot)
+
+    number = tracking(world)["v1.4.1"]
+    body = world.issue(REPO, number).body or ""
+    assert "### Fast-tracked" in body
+    assert f"- #{pr}: post-facto audit #{audit}" in body
+    links = marked(world, audit, "<!-- lts-bot:audit-release v1.4.1 -->")
+    assert len(links) == 1
+    assert f"#{number}" in links[0]
+    # The audit issue is part of the process, not a ticket.
+    assert marked(world, audit, "<!-- lts-bot:status -->") == []
