@@ -786,16 +786,7 @@ async def _play_release(sandbox: Sandbox, bot: Bot, expect: Callable[..., None])
     )
     now = datetime.fromtimestamp(bot.services.clock.time(), tz=UTC)
     owner, name = REPO.split("/")
-    data = await report_cli.collect(
-        gh,
-        owner,
-        name,
-        key=bot.services.state_key,
-        bot_login=f"{bot.services.app_slug}[bot]",
-        since=None,
-        now=now,
-    )
-    result = report.build_report(data.tickets, data.releases, since=None, now=now)
+    result = await report_cli.compute(bot.services, gh, REPO, since=None, now=now)
     number, outcome = await report_cli.post_report(
         gh, owner, name, report.render_markdown(result, repo=REPO), now
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.policies.approvals import SignOff
-from bot.sealed import seal, unseal
+from bot.sealed import find_sealed, seal
 
 MARKER = "<!-- lts-bot:pr -->"
 _BLOCK_RE = re.compile(r"<!-- lts-bot:pr-state v1 ([A-Za-z0-9_-]+)\.([0-9a-f]{64}) -->")
@@ -45,11 +45,7 @@ def encode(state: PrState, key: bytes) -> str:
 
 def decode(body: str, key: bytes, number: int) -> PrState | None:
     """The verified state in a comment body; None if absent, altered or for another PR."""
-    found = _BLOCK_RE.findall(body)
-    if len(found) != 1:
-        return None
-    payload, signature = found[0]
-    data = unseal(payload, signature, key, _DOMAIN)
+    data = find_sealed(body, _BLOCK_RE, key, _DOMAIN)
     try:
         if not isinstance(data, dict) or data.get("v") != 1 or data.get("number") != number:
             return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.sealed import seal, unseal
+from bot.sealed import find_sealed, seal
 from bot.ticket import AuditEntry
 
 __all__ = ["MARKER", "ReleaseRecord", "ReleaseStatus", "decode", "encode", "marker_for"]
@@ -104,11 +104,7 @@ def encode(record: ReleaseRecord, key: bytes) -> str:
 
 def decode(body: str, key: bytes) -> ReleaseRecord | None:
     """The verified record in a tracking issue's body; None if absent or altered."""
-    found = _BLOCK_RE.findall(body)
-    if len(found) != 1:
-        return None
-    payload, signature = found[0]
-    data = unseal(payload, signature, key, _DOMAIN)
+    data = find_sealed(body, _BLOCK_RE, key, _DOMAIN)
     try:
         if not isinstance(data, dict) or data.get("v") != 1:
             return None

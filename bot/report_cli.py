@@ -12,7 +12,7 @@ import gidgethub
 
 from bot import apply, state
 from bot.clock import Clock
-from bot.dispatch import github_time
+from bot.dispatch import Services, github_time
 from bot.github.client import GitHubPort
 from bot.policies import release as release_policy
 from bot.policies import report
@@ -126,6 +126,23 @@ async def collect(
     return Collected(tuple(tickets), tuple(releases))
 
 
+async def compute(
+    services: Services, gh: GitHubPort, repo: str, *, since: datetime | None, now: datetime
+) -> report.Report:
+    """The report of `owner/name` from what GitHub holds now."""
+    owner, name = repo.split("/", 1)
+    data = await collect(
+        gh,
+        owner,
+        name,
+        key=services.state_key,
+        bot_login=f"{services.app_slug}[bot]",
+        since=since,
+        now=now,
+    )
+    return report.build_report(data.tickets, data.releases, since=since, now=now)
+
+
 def _version_of(tag: str) -> release_policy.ReleaseVersion | None:
     for fmt in release_policy.TAG_FORMATS:
         version = release_policy.parse_tag(tag, fmt)
@@ -188,19 +205,10 @@ async def report_once(
         now = datetime.fromtimestamp(bot.services.clock.time(), tz=UTC)
         start = datetime.combine(since, time(0), tzinfo=UTC) if since else None
         try:
-            data = await collect(
-                gh,
-                owner,
-                name,
-                key=bot.services.state_key,
-                bot_login=f"{bot.services.app_slug}[bot]",
-                since=start,
-                now=now,
-            )
+            result = await compute(bot.services, gh, repo, since=start, now=now)
         except gidgethub.BadRequest as exc:
             out.write(f"cannot read {repo}: {exc}\n")
             return 1
-        result = report.build_report(data.tickets, data.releases, since=start, now=now)
         markdown = report.render_markdown(result, repo=repo)
         if fmt == "json":
             out.write(json.dumps(report.to_json(result), indent=2) + "\n")

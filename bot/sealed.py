@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 
@@ -29,3 +30,16 @@ def unseal(payload: str, signature: str, key: bytes, domain: bytes) -> Any:
         return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return None
+
+
+def find_sealed(body: str, block: re.Pattern[str], key: bytes, domain: bytes) -> Any:
+    """The data of the one sealed block `block` finds in `body` (groups: payload, signature).
+
+    None when there is no such block, more than one (someone pasted a copy), or its
+    signature does not match.
+    """
+    found = block.findall(body)
+    if len(found) != 1:
+        return None
+    payload, signature = found[0]
+    return unseal(payload, signature, key, domain)
