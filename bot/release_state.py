@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.policies.release import IncludedChange
 from bot.sealed import find_sealed, seal
 from bot.ticket import AuditEntry
 
-__all__ = ["MARKER", "ReleaseRecord", "ReleaseStatus", "decode", "encode", "marker_for"]
+__all__ = [
+    "MARKER",
+    "ReleaseRecord",
+    "ReleaseStatus",
+    "TrackingView",
+    "decode",
+    "encode",
+    "included_section",
+    "inert",
+    "marker_for",
+    "render",
+    "section",
+]
 
 MARKER = "<!-- lts-bot:release {version} -->"
 _BLOCK_RE = re.compile(r"<!-- lts-bot:release-state v1 ([A-Za-z0-9_-]+)\.([0-9a-f]{64}) -->")
@@ -139,3 +153,111 @@ def decode(body: str, key: bytes) -> ReleaseRecord | None:
         )
     except (ValueError, TypeError, KeyError, AssertionError):
         return None
+
+
+# --- the tracking issue's body --------------------------------------------------------
+
+# GitHub's limit on an issue body; the rendering is trimmed to stay under it.
+ISSUE_LIMIT = 65_536
+_STATUS_TEXT = {
+    "draft": "**staging**: the draft release is not published yet",
+    "published": "**published**, in its monitoring window",
+    "flagged": "**published, flagged**: regressions were reported in its monitoring window",
+    "done": "**done**: monitoring window passed without regressions; tickets closed",
+    "withdrawn": "**withdrawn**",
+}
+
+
+def inert(text: str, limit: int = 200) -> str:
+    """Text from people, safe in the bot's body: one line, no markers, no HTML, no table."""
+    one = " ".join(text.split())[:limit]
+    return one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def included_section(changes: Sequence[IncludedChange]) -> str:
+    """The PRs a release includes, with their tickets and changelog lines."""
+    if not changes:
+        return "Nothing merged since the previous release."
+    rows = ["| PR | tickets | changelog |", "| --- | --- | --- |"]
+    for c in changes:
+        refs = ", ".join(f"#{t}" for t in c.tickets) or "—"
+        text = inert(c.changelog) if c.changelog else "*no `Changelog:` line*"
+        rows.append(f"| #{c.pr} | {refs} | {text} |")
+    return "\n".join(rows)
+
+
+def section(body: str | None, heading: str) -> str:
+    """The text under `### heading` in a body the bot rendered ("" if there is none).
+
+    A refresh that has no fresh snapshot (a rollback, the end of a window) keeps what the
+    last one showed instead of dropping it.
+    """
+    if not body:
+        return ""
+    start = body.find(f"\n### {heading}\n")
+    if start < 0:
+        return ""
+    rest = body[start + len(heading) + 6 :]
+    end = min((i for i in (rest.find("\n### "), rest.find("\n<!-- ")) if i >= 0), default=len(rest))
+    return rest[:end].strip()
+
+
+@dataclass(frozen=True)
+class TrackingView:
+    """What the tracking issue shows beyond the record: links and rendered sections."""
+
+    release_url: str | None = None
+    advisory_url: str | None = None
+    checklist: str = ""
+    included: str = ""
+    fast_tracked: str = ""
+
+
+def render(record: ReleaseRecord, view: TrackingView, *, key: bytes) -> str:
+    """The tracking issue's body: status, links, sections, audit trail, the signed record."""
+    tag = record.tag
+    status = _STATUS_TEXT[record.status]
+    if record.status == "published" and record.window_ends is not None:
+        status += f" until {record.window_ends:%Y-%m-%d %H:%M} UTC"
+    if record.status == "withdrawn":
+        status += f": {inert(record.withdrawn_reason, 500)}"
+    where = f"[{tag}]({view.release_url})" if view.release_url else f"`{tag}`"
+    prev = f"`{record.previous_tag}`" if record.previous_tag else "none (first release of the line)"
+    lines = [
+        marker_for(record.version),
+        f"## LTS release {tag}",
+        "",
+        f"Status: {status}.",
+        f"Release: {where} from `release-lts/v{record.line}` at `{record.head_sha[:12]}`; "
+        f"previous release: {prev}.",
+    ]
+    if record.requested_by:
+        lines.append(f"Requested by @{record.requested_by}.")
+    if record.incident:
+        lines.append(f"Incident: #{record.incident}.")
+    if view.advisory_url:
+        lines.append(f"Security advisory (draft): {view.advisory_url}")
+    elif record.advisory == "release-body":
+        lines.append("Security advisory: drafted in the release notes (no advisory permission).")
+    for heading, text in (
+        ("Pre-release checklist", view.checklist),
+        ("Included", view.included),
+        ("Fast-tracked", view.fast_tracked),
+    ):
+        if text:
+            lines += ["", f"### {heading}", "", text]
+    if record.regressions:
+        lines += ["", "### Regressions reported", ""]
+        lines += [f"- #{n}" for n in record.regressions]
+    lines += ["", "### Audit trail", ""]
+    lines += [
+        f"- {e.at:%Y-%m-%d %H:%M} UTC `{e.actor}` {e.action}"
+        + (f": {inert(e.detail, 500)}" if e.detail else "")
+        for e in record.audit[-30:]
+    ]
+    state = encode(record, key)
+    body = "\n".join(lines)
+    room = ISSUE_LIMIT - len(state) - 200
+    if len(body) > room:
+        body = body[:room] + "\n\n… (shortened to fit GitHub's limit)"
+    return f"{body}\n\n{state}\n"

@@ -42,8 +42,6 @@ FAST_TRACK_LABEL = "fast-track"
 # How lts/approvals says it required the security role (bot/policies/approvals.py).
 SECURITY_SENSITIVE = "security-sensitive"
 _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.I)
-# GitHub's limit on an issue body; the tracking issue is trimmed to stay under it.
-_ISSUE_LIMIT = 65_536
 # How often the sweep refreshes a draft's checklist: each refresh reads every PR again.
 DRAFT_REFRESH = timedelta(minutes=15)
 # PRs looked at per release: more than any patch release should hold.
@@ -405,77 +403,32 @@ async def _audit_links(ctx: Context, r: _Repo, prs: tuple[int, ...]) -> dict[int
     return found
 
 
-def _inert(text: str, limit: int = 200) -> str:
-    """Text from people, safe in a table cell of the bot's body: no markers, no HTML."""
-    one = " ".join(text.split())[:limit]
-    return one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-
-
 def _tracking_body(
     r: _Repo,
     record: ReleaseRecord,
+    tracking: _Tracking,
     snap: _Snapshot | None,
     items: tuple[policy.ChecklistItem, ...],
     rel: dict[str, Any] | None,
     audits: dict[int, int],
     key: bytes,
 ) -> str:
-    tag = record.tag
-    lines = [records.marker_for(record.version), f"## LTS release {tag}", ""]
-    status = {
-        "draft": "**staging**: the draft release is not published yet",
-        "published": "**published**, in its monitoring window"
-        + (f" until {record.window_ends:%Y-%m-%d %H:%M} UTC" if record.window_ends else ""),
-        "flagged": "**published, flagged**: regressions were reported in its monitoring window",
-        "done": "**done**: monitoring window passed without regressions; tickets closed",
-        "withdrawn": f"**withdrawn**: {_inert(record.withdrawn_reason, 500)}",
-    }[record.status]
-    lines.append(f"Status: {status}.")
-    where = f"[{tag}]({rel['html_url']})" if rel and rel.get("html_url") else f"`{tag}`"
-    prev = f"`{record.previous_tag}`" if record.previous_tag else "none (first release of the line)"
-    lines += [
-        f"Release: {where} from `release-lts/v{record.line}` at `{record.head_sha[:12]}`; "
-        f"previous release: {prev}.",
-        f"Requested by @{record.requested_by}." if record.requested_by else "",
-    ]
-    if record.incident:
-        lines.append(f"Incident: #{record.incident}.")
-    if record.advisory and record.advisory != "release-body":
-        lines.append(
-            f"Security advisory (draft): {r.html_url}/security/advisories/{record.advisory}"
-        )
-    elif record.advisory == "release-body":
-        lines.append("Security advisory: drafted in the release notes (no advisory permission).")
-    if items:
-        lines += ["", "### Pre-release checklist", "", policy.render_checklist(items)]
-    if snap is not None:
-        lines += ["", "### Included", ""]
-        if snap.context.changes:
-            lines += ["| PR | tickets | changelog |", "| --- | --- | --- |"]
-            for c in snap.context.changes:
-                refs = ", ".join(f"#{t}" for t in c.tickets) or "—"
-                text = _inert(c.changelog) if c.changelog else "*no `Changelog:` line*"
-                lines.append(f"| #{c.pr} | {refs} | {text} |")
-        else:
-            lines.append("Nothing merged since the previous release.")
-    if audits:
-        lines += ["", "### Fast-tracked", ""]
-        lines += [f"- #{pr}: post-facto audit #{issue}" for pr, issue in sorted(audits.items())]
-    if record.regressions:
-        lines += ["", "### Regressions reported", ""]
-        lines += [f"- #{n}" for n in record.regressions]
-    lines += ["", "### Audit trail", ""]
-    lines += [
-        f"- {e.at:%Y-%m-%d %H:%M} UTC `{e.actor}` {e.action}"
-        + (f": {_inert(e.detail, 500)}" if e.detail else "")
-        for e in record.audit[-30:]
-    ]
-    state = records.encode(record, key)
-    body = "\n".join(line for line in lines if line is not None)
-    room = _ISSUE_LIMIT - len(state) - 200
-    if len(body) > room:
-        body = body[:room] + "\n\n… (shortened to fit GitHub's limit)"
-    return f"{body}\n\n{state}\n"
+    """The tracking issue's body; sections without fresh data keep what it showed."""
+    old = str((tracking.issue or {}).get("body") or "")
+    fast = "\n".join(f"- #{pr}: post-facto audit #{n}" for pr, n in sorted(audits.items()))
+    advisory = record.advisory if record.advisory != "release-body" else None
+    view = records.TrackingView(
+        release_url=str(rel["html_url"]) if rel and rel.get("html_url") else None,
+        advisory_url=f"{r.html_url}/security/advisories/{advisory}" if advisory else None,
+        checklist=policy.render_checklist(items)
+        if items
+        else records.section(old, "Pre-release checklist"),
+        included=records.included_section(snap.context.changes)
+        if snap is not None
+        else records.section(old, "Included"),
+        fast_tracked=fast or records.section(old, "Fast-tracked"),
+    )
+    return records.render(record, view, key=key)
 
 
 async def _save_tracking(
@@ -525,7 +478,7 @@ async def stage(
     rel: dict[str, Any] | None = None
     if tracking.issue is None:
         # The tracking issue first, so a failure later leaves a record to continue from.
-        body = _tracking_body(r, record, snap, (), None, audits, ctx.services.state_key)
+        body = _tracking_body(r, record, tracking, snap, (), None, audits, ctx.services.state_key)
         await _save_tracking(ctx, r, tracking, record, body)
         ctx.services.metrics.releases.inc(line.version, "staged")
     if record.status == "draft":
@@ -534,7 +487,7 @@ async def stage(
     else:
         rel = await _release_by_tag(ctx, r, record.tag)
     items = _checklist(r, snap, record, rel, await _previous_ok(ctx, r, record.previous_tag))
-    body = _tracking_body(r, record, snap, items, rel, audits, ctx.services.state_key)
+    body = _tracking_body(r, record, tracking, snap, items, rel, audits, ctx.services.state_key)
     issue = await _save_tracking(ctx, r, tracking, record, body)
     await _link_audits(ctx, r, audits, int(issue["number"]), record.tag)
     return record, issue
@@ -726,7 +679,7 @@ async def _on_rollback(
         withdrawn_reason=command.reason,
         incident=incident,
     ).with_audit(now, login, "release withdrawn", command.reason)
-    body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+    body = _tracking_body(r, record, tracking, None, (), rel, {}, ctx.services.state_key)
     issue = await _save_tracking(ctx, r, tracking, record, body)
     ctx.services.metrics.releases.inc(record.line, "withdrawn")
     await _tell_tickets(
@@ -758,17 +711,11 @@ def _plain(tag: str) -> str:
 
 
 async def _safe_release(ctx: Context, r: _Repo, version: policy.ReleaseVersion) -> str | None:
-    """The newest published, not withdrawn release of the same line before `version`."""
-    best: policy.ReleaseVersion | None = None
-    async for rel in ctx.gh.iterate(f"{r.api}/releases"):
-        if rel.get("draft") or str(rel.get("name") or "").startswith(policy.WITHDRAWN_PREFIX):
-            continue
-        parsed = policy.parse_tag(str(rel.get("tag_name")), r.fmt)
-        if parsed is None or parsed.line != version.line or parsed >= version:
-            continue
-        if best is None or parsed > best:
-            best = parsed
-    return best.tag(r.fmt) if best else None
+    releases = [
+        policy.PublishedRelease(str(rel.get("tag_name")), bool(rel.get("draft")), rel.get("name"))
+        async for rel in ctx.gh.iterate(f"{r.api}/releases")
+    ]
+    return policy.safe_release(version, releases, r.fmt)
 
 
 async def _incident(
@@ -858,11 +805,7 @@ async def _tell_tickets(
             ticket.extra_labels.add(label)
         if unlabel is not None and unlabel in ticket.labels:
             ticket.revert_add.add(unlabel)
-        waiting = [
-            f"v{line}"
-            for line in ticket.state.backport
-            if not any(x.startswith(f"{RELEASED_PREFIX}v{line}.") for x in ticket.labels)
-        ]
+        waiting = policy.unshipped_lines(ticket.state.backport, ticket.labels)
         await tickets.save_ticket(ctx, ticket)
         if not done:
             note = text
@@ -936,7 +879,7 @@ async def publish(
         snap = await _snapshot(ctx, r, line, version, record.previous_tag)
         items = _checklist(r, snap, record, rel, await _previous_ok(ctx, r, record.previous_tag))
         open_items = [i.title for i in items if i.state in ("pending", "failed")]
-        body = _tracking_body(r, record, snap, items, rel, {}, ctx.services.state_key)
+        body = _tracking_body(r, record, tracking, snap, items, rel, {}, ctx.services.state_key)
         await _save_tracking(ctx, r, tracking, record, body)
         ctx.services.metrics.releases.inc(line.version, "published")
     if tracking.issue is None or record.window_ends is None:
@@ -1035,7 +978,7 @@ async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
             record = replace(record, status="flagged", regressions=tuple(regressions)).with_audit(
                 now, ctx.bot_login, "flagged", ", ".join(f"#{n}" for n in regressions)
             )
-            body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+            body = _tracking_body(r, record, tracking, None, (), rel, {}, ctx.services.state_key)
             await _save_tracking(ctx, r, tracking, record, body)
             ctx.services.metrics.releases.inc(record.line, "flagged")
             marker = f"<!-- lts-bot:flagged {record.tag} {','.join(map(str, regressions))} -->"
@@ -1068,7 +1011,7 @@ async def monitor(ctx: Context, r: _Repo, number: int) -> datetime | None:
     record = replace(record, status="done", closed_at=now, regressions=()).with_audit(
         now, ctx.bot_login, "monitoring window passed", ", ".join(f"#{t}" for t in record.tickets)
     )
-    body = _tracking_body(r, record, None, (), rel, {}, ctx.services.state_key)
+    body = _tracking_body(r, record, tracking, None, (), rel, {}, ctx.services.state_key)
     await _save_tracking(ctx, r, tracking, record, body)
     ctx.services.metrics.releases.inc(record.line, "closed")
     if issue.get("state") == "open":

@@ -15,7 +15,7 @@ from bot.policies.backport import MAX_BODY_CHARS
 from bot.policies.commit_message import MAX_MESSAGE_CHARS, changelog_line
 from bot.policies.gate import APPROVALS_CHECK, GREEN
 from bot.policies.gate import CHECK_NAME as GATE_CHECK
-from bot.ticket import SEVERITIES, Severity
+from bot.ticket import RELEASED_PREFIX, SEVERITIES, Severity
 
 # A release of line X.Y is cut from `release-lts/vX.Y` and tagged `vX.Y.Z` (or `vX.Y.Z-lts`,
 # one scheme per repository). Everything here is pure: the handler reads the tags, the
@@ -1118,3 +1118,44 @@ def references_release(
         options.append(rf"(?<![\w/&])#{tracking_issue}(?![\w])")
     pattern = re.compile("|".join(options), re.IGNORECASE)
     return pattern.search(text[: 2 * MAX_BODY_CHARS]) is not None
+
+
+@dataclass(frozen=True)
+class PublishedRelease:
+    """A release as the rollback sees it: its tag, and whether it can be gone back to."""
+
+    tag: str
+    draft: bool = False
+    name: str | None = None
+
+    @property
+    def withdrawn(self) -> bool:
+        return (self.name or "").startswith(WITHDRAWN_PREFIX)
+
+
+def safe_release(
+    version: ReleaseVersion, releases: Iterable[PublishedRelease], fmt: TagFormat
+) -> str | None:
+    """The tag to go back to: the newest published, not withdrawn release of the line
+    before `version`; None when the line has none.
+    """
+    best: ReleaseVersion | None = None
+    for rel in releases:
+        if rel.draft or rel.withdrawn:
+            continue
+        parsed = parse_tag(rel.tag, fmt)
+        if parsed is None or parsed.line != version.line or parsed >= version:
+            continue
+        if best is None or parsed > best:
+            best = parsed
+    return best.tag(fmt) if best else None
+
+
+def unshipped_lines(planned: Iterable[str], labels: Iterable[str]) -> tuple[str, ...]:
+    """The planned lines ("1.3") without a `released/vX.Y.Z` label yet, as "v1.3"."""
+    names = list(labels)
+    return tuple(
+        f"v{line}"
+        for line in planned
+        if not any(name.startswith(f"{RELEASED_PREFIX}v{line}.") for name in names)
+    )

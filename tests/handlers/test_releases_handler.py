@@ -227,6 +227,10 @@ async def test_release_stages_publishes_and_closes_after_the_window(
     for t in (t1, t2):
         assert world.issue(REPO, t).state == "closed"
     assert world.issue(REPO, number).state == "closed"
+    # The closed tracking issue still shows what shipped and how the checklist stood.
+    closed = world.issue(REPO, number).body or ""
+    assert f"| #{pr1} | #{t1} | Fix the crash |" in closed
+    assert "### Pre-release checklist" in closed
 
 
 async def test_a_regression_in_the_window_keeps_the_tickets_open(world: Sandbox, bot: Bot) -> None:

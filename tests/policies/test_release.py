@@ -26,6 +26,7 @@ from bot.policies.release import (
     ChecklistItem,
     IncludedChange,
     ItemState,
+    PublishedRelease,
     ReleaseContext,
     ReleaseVersion,
     TagFormat,
@@ -46,6 +47,8 @@ from bot.policies.release import (
     references_release,
     release_notes,
     render_checklist,
+    safe_release,
+    unshipped_lines,
     upgrade_command,
     withdrawn_body,
     withdrawn_name,
@@ -1429,3 +1432,52 @@ def test_references_release(text: str, expected: bool) -> None:
 )
 def test_references_release_lts_tag_without_tracking_issue(text: str, expected: bool) -> None:
     assert references_release(text, V143, "v1.4.3-lts", None) is expected
+
+
+# --- going back, and what is still to ship ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("releases", "want"),
+    [
+        ([], None),
+        ([PublishedRelease("v1.4.1"), PublishedRelease("v1.4.2")], "v1.4.2"),
+        # Drafts, withdrawn releases, other lines, later versions and foreign tags are skipped.
+        (
+            [
+                PublishedRelease("v1.4.1"),
+                PublishedRelease("v1.4.2", name="[withdrawn] v1.4.2"),
+                PublishedRelease("v1.4.2-rc1"),
+                PublishedRelease("v1.4.4", draft=True),
+                PublishedRelease("v1.5.0"),
+                PublishedRelease("v1.4.9"),
+                PublishedRelease("nightly"),
+            ],
+            "v1.4.1",
+        ),
+    ],
+)
+def test_safe_release(releases: list[PublishedRelease], want: str | None) -> None:
+    assert safe_release(ReleaseVersion(1, 4, 3), releases, "vX.Y.Z") == want
+
+
+def test_safe_release_in_the_lts_tag_format() -> None:
+    releases = [PublishedRelease("v1.4.1-lts"), PublishedRelease("v1.4.2")]
+    assert safe_release(ReleaseVersion(1, 4, 3), releases, "vX.Y.Z-lts") == "v1.4.1-lts"
+
+
+@pytest.mark.parametrize(
+    ("planned", "labels", "want"),
+    [
+        (("1.4", "1.3"), ["released/v1.4.1"], ("v1.3",)),
+        (("1.4", "1.3"), ["released/v1.4.1", "released/v1.3.0-lts"], ()),
+        # v1.4.1 is not a release of line 1.41, nor v1.41.0 of line 1.4.
+        (("1.41",), ["released/v1.4.1"], ("v1.41",)),
+        (("1.4",), ["released/v1.41.0", "backported/v1.4"], ("v1.4",)),
+        ((), ["released/v1.4.1"], ()),
+    ],
+)
+def test_unshipped_lines(
+    planned: tuple[str, ...], labels: list[str], want: tuple[str, ...]
+) -> None:
+    assert unshipped_lines(planned, labels) == want
