@@ -18,6 +18,7 @@ from bot.authz import describe
 from bot.config import LineConfig, RepoConfig
 from bot.dispatch import Context, github_time
 from bot.handlers import triage as tickets
+from bot.handlers.gates import FAST_TRACK_LABEL
 from bot.policies import backport, branches, config_check
 from bot.policies import release as policy
 from bot.policies.sla import add_duration
@@ -38,7 +39,6 @@ from bot.ticket import (
 router = routing.Router()
 
 RELEASE_ROLES = frozenset({"release-manager", "eng-lead"})
-FAST_TRACK_LABEL = "fast-track"
 # How lts/approvals says it required the security role (bot/policies/approvals.py).
 SECURITY_SENSITIVE = "security-sensitive"
 _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.I)
@@ -657,31 +657,39 @@ async def _on_rollback(
         release_id=int(rel["id"]),
         published_at=github_time(rel.get("published_at"), now),
     )
-    if record.status == "withdrawn":
-        return f"- {tag} is already withdrawn (incident #{record.incident})."
+    already = record.status == "withdrawn"
     safe = await _safe_release(ctx, r, version)
-    await ctx.gh.patch(
-        f"{r.api}/releases/{rel['id']}",
-        {
-            "name": policy.withdrawn_name(rel.get("name"), tag),
-            "body": policy.withdrawn_body(
-                rel.get("body"), tag=tag, reason=command.reason, safe_tag=safe, package=r.package
-            ),
-            "prerelease": True,
-            "make_latest": "false",
-        },
-    )
-    incident = await _incident(ctx, r, record, tag, command.reason, login, safe, tracking)
-    record = replace(
-        record,
-        status="withdrawn",
-        withdrawn_at=now,
-        withdrawn_reason=command.reason,
-        incident=incident,
-    ).with_audit(now, login, "release withdrawn", command.reason)
-    body = _tracking_body(r, record, tracking, None, (), rel, {}, ctx.services.state_key)
-    issue = await _save_tracking(ctx, r, tracking, record, body)
-    ctx.services.metrics.releases.inc(record.line, "withdrawn")
+    if not already:
+        await ctx.gh.patch(
+            f"{r.api}/releases/{rel['id']}",
+            {
+                "name": policy.withdrawn_name(rel.get("name"), tag),
+                "body": policy.withdrawn_body(
+                    rel.get("body"),
+                    tag=tag,
+                    reason=command.reason,
+                    safe_tag=safe,
+                    package=r.package,
+                ),
+                "prerelease": True,
+                "make_latest": "false",
+            },
+        )
+        incident = await _incident(ctx, r, record, tag, command.reason, login, safe, tracking)
+        record = replace(
+            record,
+            status="withdrawn",
+            withdrawn_at=now,
+            withdrawn_reason=command.reason,
+            incident=incident,
+        ).with_audit(now, login, "release withdrawn", command.reason)
+        body = _tracking_body(r, record, tracking, None, (), rel, {}, ctx.services.state_key)
+        await _save_tracking(ctx, r, tracking, record, body)
+        ctx.services.metrics.releases.inc(record.line, "withdrawn")
+    if tracking.issue is None or record.incident is None:
+        return f"- {tag}: its record is incomplete; nothing more was changed."
+    issue, incident = tracking.issue, record.incident
+    reason = records.inert(record.withdrawn_reason, 500)
     await _tell_tickets(
         ctx,
         r,
@@ -690,7 +698,7 @@ async def _on_rollback(
         actor=login,
         marker=f"<!-- lts-bot:withdrawn {tag} -->",
         text=(
-            f"{tag} was **withdrawn** by @{login}: {command.reason}\n\n"
+            f"{tag} was **withdrawn**: {reason}\n\n"
             + (
                 f"Go back to {safe}: `pip install {r.package}=={_plain(safe)}`. "
                 if safe
@@ -702,6 +710,8 @@ async def _on_rollback(
         unlabel=f"{RELEASED_PREFIX}{tag}",
         reopen=True,
     )
+    if already:
+        return f"- {tag} is already withdrawn (incident #{incident}); its tickets are told."
     safe_text = f"previous safe release {safe}" if safe else "no earlier release of the line"
     return f"- {tag} withdrawn; {safe_text}; incident #{incident}."
 

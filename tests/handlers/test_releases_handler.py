@@ -276,6 +276,18 @@ async def test_rollback_withdraws_and_opens_an_incident(world: Sandbox, bot: Bot
         n for n in range(1, 50) if _exists(world, n) and "lts/incident" in world.labels_on(REPO, n)
     ]
     assert len(incidents) == 1
+    told = marked(world, t1, "<!-- lts-bot:withdrawn v1.4.1 -->")
+    assert len(told) == 1
+    assert "pip install acme-widgets==1.4.0" in told[0]
+    assert "released/v1.4.1" not in world.labels_on(REPO, t1)
+
+    # Said again: nothing is withdrawn twice, nobody is told twice.
+    await world.comment(REPO, t1, user="rel", body="/rollback v1.4.1 still broken")
+    await world.settle(bot)
+    (again,) = reply_to(world, t1, "/rollback v1.4.1 still broken")
+    assert "v1.4.1 is already withdrawn (incident #" in again
+    assert len(marked(world, t1, "<!-- lts-bot:withdrawn v1.4.1 -->")) == 1
+    assert (rel.name or "").count("[withdrawn]") == 1
 
 
 async def triaged_ticket(world: Sandbox, bot: Bot, title: str = "Crash on start") -> int:
