@@ -456,7 +456,7 @@ async def stage(
     previous: str | None,
     *,
     actor: str,
-) -> tuple[ReleaseRecord, dict[str, Any]]:
+) -> tuple[ReleaseRecord, dict[str, Any], tuple[policy.ChecklistItem, ...]]:
     """Open or refresh the tracking issue and the draft release of `version`."""
     tracking = await _tracking(ctx, r, str(version))
     now = ctx.now()
@@ -490,7 +490,7 @@ async def stage(
     body = _tracking_body(r, record, tracking, snap, items, rel, audits, ctx.services.state_key)
     issue = await _save_tracking(ctx, r, tracking, record, body)
     await _link_audits(ctx, r, audits, int(issue["number"]), record.tag)
-    return record, issue
+    return record, issue, items
 
 
 async def _link_audits(
@@ -625,14 +625,17 @@ async def _on_release(
             f"({describe('release-manager', r.config.roles)})."
         )
     previous = decision.previous.tag(r.fmt) if decision.previous else None
-    record, issue = await stage(ctx, r, line, decision.version, previous, actor=login)
+    record, issue, items = await stage(ctx, r, line, decision.version, previous, actor=login)
     if decision.needs_eng_lead:
         ctx.log.info("release_version_approved_by_eng_lead", version=record.version, actor=login)
+    left = [item.title for item in items if item.state in ("pending", "failed")]
+    done = len(items) - len(left)
     return (
         f"- {record.tag}: tracking issue #{issue['number']}, draft release "
         f"{'ready' if record.release_id else 'pending'}"
         + (f" (version approved by eng lead @{login})" if decision.needs_eng_lead else "")
-        + "."
+        + f"; checklist {done}/{len(items)} done"
+        + (f", open: {'; '.join(left)}." if left else ": ready to publish.")
     )
 
 
@@ -869,7 +872,7 @@ async def publish(
         tags = [t for t in await _tags(ctx, r) if t != version.tag(r.fmt)]
         before = policy.next_version(line.version, tags, r.fmt).previous
         prev_tag = before.tag(r.fmt) if before is not None and before < version else None
-        record, _ = await stage(ctx, r, line, version, prev_tag, actor=actor)
+        record, _, _ = await stage(ctx, r, line, version, prev_tag, actor=actor)
         tracking = await _tracking(ctx, r, str(version))
     if record.status not in ("draft", "published"):
         return  # flagged, done or withdrawn: its publication was handled long ago

@@ -570,7 +570,9 @@ async def test_release_and_rollback_refusals_say_why(world: Sandbox, bot: Bot) -
     number = tracking(world)["v1.4.5"]
     assert answer == (
         f"@lead:\n- v1.4.5: tracking issue #{number}, draft release ready "
-        "(version approved by eng lead @lead)."
+        "(version approved by eng lead @lead); checklist 6/10 done, open: All PRs for the "
+        "release merged into `release-lts/v1.4` through `lts/gate`; Every PR has its required "
+        "approvals; CI is green on the branch head; Artifacts built, with checksums."
     )
     assert draft_of(world, "v1.4.5").draft
     assert record_of(world, bot, number).requested_by == "lead"
