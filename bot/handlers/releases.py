@@ -456,8 +456,12 @@ async def stage(
     previous: str | None,
     *,
     actor: str,
+    published: bool = False,
 ) -> tuple[ReleaseRecord, dict[str, Any], tuple[policy.ChecklistItem, ...]]:
-    """Open or refresh the tracking issue and the draft release of `version`."""
+    """Open or refresh the tracking issue and the draft release of `version`.
+
+    `published`: the release is already out (published by hand); it is tracked, not staged.
+    """
     tracking = await _tracking(ctx, r, str(version))
     now = ctx.now()
     record = tracking.record or ReleaseRecord(
@@ -480,7 +484,8 @@ async def stage(
         # The tracking issue first, so a failure later leaves a record to continue from.
         body = _tracking_body(r, record, tracking, snap, (), None, audits, ctx.services.state_key)
         await _save_tracking(ctx, r, tracking, record, body)
-        ctx.services.metrics.releases.inc(line.version, "staged")
+        if not published:
+            ctx.services.metrics.releases.inc(line.version, "staged")
     if record.status == "draft":
         record = await _file_advisory(ctx, r, record, snap)
         record, rel = await _upsert_draft(ctx, r, record, snap)
@@ -872,7 +877,7 @@ async def publish(
         tags = [t for t in await _tags(ctx, r) if t != version.tag(r.fmt)]
         before = policy.next_version(line.version, tags, r.fmt).previous
         prev_tag = before.tag(r.fmt) if before is not None and before < version else None
-        record, _, _ = await stage(ctx, r, line, version, prev_tag, actor=actor)
+        record, _, _ = await stage(ctx, r, line, version, prev_tag, actor=actor, published=True)
         tracking = await _tracking(ctx, r, str(version))
     if record.status not in ("draft", "published"):
         return  # flagged, done or withdrawn: its publication was handled long ago

@@ -745,6 +745,15 @@ async def test_metrics_count_a_publication(sandbox: Sandbox, bot: Bot) -> None:
     assert 'lts_bot_releases_total{line="1.4",event="published"} 1' in lines
 
 
+async def test_a_release_published_by_hand_is_counted_as_published_not_staged(
+    world: Sandbox, bot: Bot
+) -> None:
+    # The fixture publishes v1.4.0 by hand, with the App installed.
+    lines = (await metrics(bot)).splitlines()
+    assert 'lts_bot_releases_total{line="1.4",event="published"} 1' in lines
+    assert not any('event="staged"' in line for line in lines)
+
+
 async def test_triage_leaves_the_tracking_issue_alone(sandbox: Sandbox, bot: Bot) -> None:
     # The default intake: an issue without the required fields is asked for them.
     default_intake = CONFIG.split("intake:\n", 1)[0]
