@@ -80,11 +80,18 @@ async def _repo_of(ctx: Context, payload: dict[str, Any]) -> _Repo | None:
     result = await ctx.services.configs.load(ctx.gh, owner, repo, default)
     if result.error is not None:
         return None  # lts/config reports it; nothing is released under a broken policy
+    return await _repo_with(ctx, payload, result.config)
+
+
+async def _repo_with(ctx: Context, payload: dict[str, Any], config: RepoConfig) -> _Repo:
+    repository = payload["repository"]
+    owner, repo = str(repository["full_name"]).split("/", 1)
+    default = str(repository.get("default_branch") or "main")
     html = repository.get("html_url")
     if not html:
         # A sweep's work item names the repository only: links need its web address.
         html = (await ctx.gh.get(f"/repos/{owner}/{repo}")).get("html_url")
-    return _Repo(owner, repo, default, result.config, str(html))
+    return _Repo(owner, repo, default, config, str(html))
 
 
 # --- finding what exists ------------------------------------------------------------------
@@ -575,9 +582,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
             + config_check.config_error_notice(loaded.error),
         )
         return
-    r = await _repo_of(ctx, event.data)
-    if r is None:
-        return
+    r = await _repo_with(ctx, event.data, loaded.config)
     notes = [f"- `{e.raw}`: {e.message}" for e in errors]
     roles = await ctx.services.authz.roles_of(
         ctx.gh, r.owner, r.repo, login, r.config.roles, only=RELEASE_ROLES
